@@ -1,0 +1,114 @@
+//! The image model every source produces: refs, platform, config metadata and the
+//! ordered layers with their expected digests and the build step that made each.
+
+use oci_spec::image::ImageConfiguration;
+
+/// One layer of one image, as the manifest and config describe it.
+#[derive(Clone, Debug)]
+pub struct LayerRef {
+    /// Position in the image, 0-based.
+    pub index: usize,
+    /// Name of the blob in the store.
+    pub blob: String,
+    /// Expected blob digest, from the manifest (None for classic docker save).
+    pub digest: Option<String>,
+    /// Expected diff_id, from the config's rootfs.
+    pub diff_id: Option<String>,
+    pub media_type: Option<String>,
+    pub size: Option<u64>,
+    /// The history step that made this layer.
+    pub created_by: Option<String>,
+}
+
+/// A metadata field to scan, e.g. `Env[2]` with its value.
+#[derive(Clone, Debug)]
+pub struct MetaField {
+    pub field: String,
+    pub value: String,
+}
+
+/// One image (one platform of one reference) in an input.
+#[derive(Clone, Debug)]
+pub struct Image {
+    /// The input it came from, as `transport:path`.
+    pub source: String,
+    /// The reference it is known by (first tag or ref name).
+    pub reference: Option<String>,
+    /// Every tag or name it is known by.
+    pub tags: Vec<String>,
+    /// `os/arch[/variant]`.
+    pub platform: String,
+    pub config_digest: String,
+    pub manifest_digest: Option<String>,
+    pub layers: Vec<LayerRef>,
+    pub metadata: Vec<MetaField>,
+}
+
+/// Builds the platform string of a config.
+pub fn platform_of(cfg: &ImageConfiguration) -> String {
+    let mut p = format!("{}/{}", cfg.os(), cfg.architecture());
+    if let Some(v) = cfg.variant() {
+        p.push('/');
+        p.push_str(v);
+    }
+    p
+}
+
+/// The metadata fields of a config that get scanned, with their field names.
+pub fn config_fields(cfg: &ImageConfiguration) -> Vec<MetaField> {
+    let mut out = Vec::new();
+    let mut push = |field: String, value: &str| {
+        if !value.is_empty() {
+            out.push(MetaField {
+                field,
+                value: value.to_string(),
+            });
+        }
+    };
+    if let Some(c) = cfg.config() {
+        for (i, e) in c.env().iter().flatten().enumerate() {
+            push(format!("Env[{i}]"), e);
+        }
+        let mut labels: Vec<_> = c.labels().iter().flatten().collect();
+        labels.sort();
+        for (k, v) in labels {
+            push(format!("Labels.{k}"), &format!("{k}={v}"));
+        }
+        for (i, e) in c.cmd().iter().flatten().enumerate() {
+            push(format!("Cmd[{i}]"), e);
+        }
+        for (i, e) in c.entrypoint().iter().flatten().enumerate() {
+            push(format!("Entrypoint[{i}]"), e);
+        }
+    }
+    for (i, h) in cfg.history().iter().flatten().enumerate() {
+        if let Some(cb) = h.created_by() {
+            push(format!("history[{i}].created_by"), cb);
+        }
+    }
+    out
+}
+
+/// Annotation fields (`annotations.<key>`), sorted by key.
+pub fn annotation_fields<'a>(
+    annotations: impl IntoIterator<Item = (&'a String, &'a String)>,
+) -> Vec<MetaField> {
+    let mut v: Vec<_> = annotations.into_iter().collect();
+    v.sort();
+    v.into_iter()
+        .map(|(k, val)| MetaField {
+            field: format!("annotations.{k}"),
+            value: format!("{k}={val}"),
+        })
+        .collect()
+}
+
+/// `created_by` of each non-empty history entry, in order: the build step of each layer.
+pub fn layer_steps(cfg: &ImageConfiguration) -> Vec<Option<String>> {
+    cfg.history()
+        .iter()
+        .flatten()
+        .filter(|h| !h.empty_layer().unwrap_or(false))
+        .map(|h| h.created_by().clone())
+        .collect()
+}

@@ -1,0 +1,158 @@
+//! Layers: takes a layer blob, gives its uncompressed tar as one mapped byte range plus
+//! an index of the tar's entries.
+//!
+//! Compression is sniffed from magic bytes (gzip, zstd, none), never taken from the
+//! media type. A compressed layer is decompressed once into a spool file and mapped; a
+//! plain tar is used in place. Both digests are computed on the way: the blob digest
+//! over the stored bytes and the diff_id over the tar.
+
+pub mod tar_index;
+
+use crate::error::{Error, Result};
+use crate::source::store::{Blob, map_file};
+use crate::spool::Spool;
+use crate::util::{HashingReader, HashingWriter, sha256_digest};
+use std::io::{BufWriter, Read, Write};
+
+pub use tar_index::{EntryKind, TarEntry, TarIndex, index_tar};
+
+/// The compression of a blob, from its first bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+impl Compression {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        }
+    }
+}
+
+/// Sniffs compression from magic bytes.
+pub fn sniff(data: &[u8]) -> Compression {
+    if data.starts_with(&[0x1f, 0x8b]) {
+        Compression::Gzip
+    } else if data.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Compression::Zstd
+    } else {
+        Compression::None
+    }
+}
+
+/// Decompresses `data` into `out`. Returns the decompressed size; on a corrupt or
+/// truncated stream, everything decoded before the fault has been written.
+pub fn decompress_into(c: Compression, data: &[u8], out: &mut std::fs::File) -> Result<u64> {
+    let mut w = BufWriter::with_capacity(1 << 20, out);
+    let n = copy_decoded(c, data, &mut w);
+    w.flush()
+        .map_err(|e| Error::Layer(format!("writing spool: {e}")))?;
+    n
+}
+
+fn copy_decoded(c: Compression, data: &[u8], w: &mut impl Write) -> Result<u64> {
+    let res = match c {
+        Compression::None => w.write_all(data).map(|_| data.len() as u64),
+        Compression::Gzip => {
+            let mut d = flate2::read::MultiGzDecoder::new(data);
+            std::io::copy(&mut d, w)
+        }
+        Compression::Zstd => match zstd::stream::read::Decoder::with_buffer(data) {
+            Ok(mut d) => {
+                let _ = d.window_log_max(31);
+                std::io::copy(&mut d, w)
+            }
+            Err(e) => Err(e),
+        },
+    };
+    res.map_err(|e| Error::Layer(format!("{} stream: {}", c.as_str(), describe_io(&e))))
+}
+
+fn describe_io(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => "truncated (unexpected end of data)".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// A layer ready to scan: its tar bytes, mapped.
+pub struct OpenedLayer {
+    /// The uncompressed tar.
+    pub tar: Blob,
+    pub compression: Compression,
+    /// sha256 of the blob as stored.
+    pub digest: String,
+    /// sha256 of the uncompressed tar.
+    pub diff_id: String,
+    /// Size of the blob as stored.
+    pub stored_size: u64,
+    /// Set when the stream was corrupt or truncated; `tar` holds what was decoded before.
+    pub decode_error: Option<String>,
+    /// The spool file; removed when this is dropped.
+    _spool_file: Option<tempfile::NamedTempFile>,
+}
+
+/// Opens a layer blob: sniff, decompress to the spool if needed, hash, map.
+pub fn open_layer(blob: &Blob, spool: &Spool) -> Result<OpenedLayer> {
+    let raw = blob.bytes();
+    let compression = sniff(raw);
+    if compression == Compression::None {
+        let digest = sha256_digest(raw);
+        return Ok(OpenedLayer {
+            tar: blob.clone(),
+            compression,
+            diff_id: digest.clone(),
+            digest,
+            stored_size: raw.len() as u64,
+            decode_error: None,
+            _spool_file: None,
+        });
+    }
+    let mut file = spool.file()?;
+    let mut reader = HashingReader::new(raw);
+    let mut writer = HashingWriter::new(BufWriter::with_capacity(1 << 20, file.as_file_mut()));
+    let decode_error = match compression {
+        Compression::Gzip => {
+            let mut d = flate2::read::MultiGzDecoder::new(&mut reader);
+            std::io::copy(&mut d, &mut writer).err()
+        }
+        Compression::Zstd => match zstd::stream::read::Decoder::new(&mut reader) {
+            Ok(mut d) => {
+                let _ = d.window_log_max(31);
+                std::io::copy(&mut d, &mut writer).err()
+            }
+            Err(e) => Some(e),
+        },
+        Compression::None => None,
+    }
+    .map(|e| format!("{} stream: {}", compression.as_str(), describe_io(&e)));
+    let (mut bw, diff_id, _) = writer.finish();
+    bw.flush()
+        .map_err(|e| Error::Layer(format!("writing spool {}: {e}", spool.path().display())))?;
+    drop(bw);
+    // Hash whatever the decoder did not consume (trailing bytes) so the digest covers the blob.
+    let _ = std::io::copy(&mut reader, &mut std::io::sink());
+    let (digest, _) = reader.finish();
+    let tar = map_file(file.path())?;
+    Ok(OpenedLayer {
+        tar,
+        compression,
+        digest,
+        diff_id,
+        stored_size: raw.len() as u64,
+        decode_error,
+        _spool_file: Some(file),
+    })
+}
+
+/// Reads a small blob fully (used for JSON documents inside a stream).
+pub fn read_all(mut r: impl Read, limit: u64) -> std::io::Result<Vec<u8>> {
+    let mut v = Vec::new();
+    r.by_ref().take(limit).read_to_end(&mut v)?;
+    Ok(v)
+}

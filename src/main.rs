@@ -1,0 +1,254 @@
+//! The `layerhound` command: parses arguments, runs the library, maps the outcome to
+//! an exit code (0 nothing found, 1 findings, 2 error or incomplete scan).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use layerhound::matcher::Matcher;
+use layerhound::report::{self, Format, ReportOptions};
+use layerhound::rules::{Confidence, RuleSet, check};
+use layerhound::scan;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "layerhound",
+    version,
+    about = "Find secrets in container images, offline, layer by layer"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Scan images: docker-archive:PATH, oci:DIR[:REF], oci-archive:PATH[:REF], or a bare path.
+    Scan(ScanArgs),
+    /// List or check rules.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Args)]
+struct RuleArgs {
+    /// Add rules from a TOML file or a directory of them (repeatable).
+    #[arg(long = "rules", value_name = "PATH")]
+    rules: Vec<PathBuf>,
+    /// Do not load the built-in rules.
+    #[arg(long)]
+    no_builtin_rules: bool,
+    /// Use only these rule ids (repeatable).
+    #[arg(long = "rule", value_name = "ID")]
+    only: Vec<String>,
+    /// Leave out these rule ids (repeatable).
+    #[arg(long = "exclude-rule", value_name = "ID")]
+    exclude: Vec<String>,
+    /// Use only rules at or above this confidence.
+    #[arg(long, value_enum, default_value = "low")]
+    min_confidence: Confidence,
+}
+
+#[derive(Args)]
+struct ScanArgs {
+    /// What to scan.
+    #[arg(required = true, value_name = "TARGET")]
+    targets: Vec<String>,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "pretty")]
+    format: Format,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Show secrets in full instead of redacted.
+    #[arg(long)]
+    reveal: bool,
+    /// Scan only this platform of multi-platform images (os/arch[/variant]).
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    platform: Option<String>,
+    /// Directory for the private spool (decompressed layers); default: the system temp dir.
+    #[arg(long, value_name = "DIR", env = "LAYERHOUND_SPOOL_DIR")]
+    spool_dir: Option<PathBuf>,
+    /// No progress bar and no messages besides the report and errors.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+    /// Colour in the pretty format (NO_COLOR is honoured with auto).
+    #[arg(long, value_enum, default_value = "auto")]
+    color: ColorChoice,
+    #[command(flatten)]
+    rules: RuleArgs,
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// One line per rule: id, confidence, name.
+    List {
+        #[arg(long, short = 'f', value_enum, default_value = "pretty")]
+        format: Format,
+        #[command(flatten)]
+        rules: RuleArgs,
+    },
+    /// Compile every rule with Hyperscan and regex and run its examples; non-zero exit on any failure.
+    Check {
+        /// Rule files or directories to check (default: the built-in rules).
+        paths: Vec<PathBuf>,
+    },
+}
+
+fn load_rules(a: &RuleArgs) -> layerhound::Result<RuleSet> {
+    let mut set = if a.no_builtin_rules {
+        RuleSet::default()
+    } else {
+        RuleSet::builtin()?
+    };
+    for p in &a.rules {
+        set.extend(RuleSet::load_path(p)?)?;
+    }
+    set.select(&a.only, &a.exclude, a.min_confidence);
+    Ok(set)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Scan(args) => run_scan(args),
+        Command::Rules(RulesCommand::List { format, rules }) => match load_rules(&rules) {
+            Ok(set) => {
+                let mut out = std::io::stdout().lock();
+                for r in &set.rules {
+                    let res = if format == Format::Pretty {
+                        writeln!(out, "{:<40} {:<6} {}", r.id, r.confidence.as_str(), r.name)
+                    } else {
+                        writeln!(
+                            out,
+                            "{}",
+                            serde_json::json!({"id": r.id, "name": r.name, "confidence": r.confidence, "origin": r.origin, "references": r.references})
+                        )
+                    };
+                    if res.is_err() {
+                        return ExitCode::from(2);
+                    }
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e.to_string()),
+        },
+        Command::Rules(RulesCommand::Check { paths }) => {
+            let set = if paths.is_empty() {
+                RuleSet::builtin()
+            } else {
+                let mut s = RuleSet::default();
+                paths
+                    .iter()
+                    .try_for_each(|p| s.extend(RuleSet::load_path(p)?))
+                    .map(|_| s)
+            };
+            let set = match set {
+                Ok(s) => s,
+                Err(e) => return fail(&e.to_string()),
+            };
+            let failures = check::check(&set);
+            for f in &failures {
+                eprintln!("FAIL {f}");
+            }
+            let ok = set.rules.len()
+                - failures
+                    .iter()
+                    .map(|f| &f.rule_id)
+                    .collect::<std::collections::HashSet<_>>()
+                    .len();
+            println!("{ok} passed, {} failed", set.rules.len() - ok);
+            if failures.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+fn fail(msg: &str) -> ExitCode {
+    eprintln!("layerhound: error: {msg}");
+    ExitCode::from(2)
+}
+
+fn run_scan(args: ScanArgs) -> ExitCode {
+    layerhound::spool::install_signal_cleanup();
+    let set = match load_rules(&args.rules) {
+        Ok(s) => s,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let matcher = match Matcher::new(set) {
+        Ok(m) => m,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let stderr_tty = std::io::stderr().is_terminal();
+    let opts = scan::Options {
+        platform: args.platform.clone(),
+        spool_dir: args.spool_dir.clone(),
+        progress: stderr_tty && !args.quiet,
+    };
+    let outcome = scan::run(&args.targets, &matcher, &opts);
+    let to_tty = args.output.is_none() && std::io::stdout().is_terminal();
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => to_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    };
+    let ropts = ReportOptions {
+        format: args.format,
+        reveal: args.reveal,
+        color,
+        width: terminal_width(),
+    };
+    let written = match &args.output {
+        Some(path) => std::fs::File::create(path)
+            .and_then(|f| {
+                let mut w = std::io::BufWriter::new(f);
+                report::write(&mut w, &outcome, &ropts)?;
+                w.flush()
+            })
+            .map_err(|e| format!("{}: {e}", path.display())),
+        None => {
+            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+            report::write(&mut w, &outcome, &ropts)
+                .and_then(|_| w.flush())
+                .map_err(|e| e.to_string())
+        }
+    };
+    for e in &outcome.summary.errors {
+        eprintln!("layerhound: error: {e}");
+    }
+    if !args.quiet {
+        for n in &outcome.summary.notes {
+            eprintln!("layerhound: note: {n}");
+        }
+    }
+    if let Err(e) = written {
+        if e.contains("Broken pipe") {
+            return ExitCode::from(2);
+        }
+        return fail(&format!("writing report: {e}"));
+    }
+    if !outcome.summary.errors.is_empty() {
+        ExitCode::from(2)
+    } else if !outcome.findings.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn terminal_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(100)
+}

@@ -1,0 +1,518 @@
+//! Matching: one Hyperscan block database holds every rule; Hyperscan reports
+//! candidate match ends, and each rule's own regex confirms and extracts the secret
+//! within the entry that holds the candidate.
+//!
+//! Takes a byte buffer (a mapped layer) and a list of [`Item`]s (the ranges of its
+//! file entries); gives [`RawMatch`]es relative to each item. Entries are scanned in
+//! chunks of many small files per Hyperscan call, chunks in parallel, with one
+//! scratch space per worker.
+
+use crate::error::{Error, Result};
+use crate::rules::{Rule, RuleSet, filters};
+use hyperscan::Block;
+use hyperscan::prelude::*;
+use rayon::prelude::*;
+use std::ops::Range;
+use std::sync::Mutex;
+
+/// How much data one Hyperscan call takes at most when batching small entries.
+const CHUNK_BYTES: usize = 8 << 20;
+/// Largest piece of one huge entry given to one Hyperscan call (its length is a u32).
+const PIECE_BYTES: usize = 1 << 30;
+/// Candidate ends of one rule closer than this are confirmed together.
+const MERGE_GAP: u64 = 256;
+
+/// One scannable piece of a buffer, e.g. a file's bytes in a mapped layer.
+#[derive(Clone, Debug)]
+pub struct Item<'a> {
+    pub range: Range<usize>,
+    /// Path used by path-based rule filters and allowlists.
+    pub path: Option<&'a [u8]>,
+}
+
+/// A confirmed match, offsets relative to its item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawMatch {
+    pub item: usize,
+    pub rule: usize,
+    pub secret: Range<usize>,
+    pub whole: Range<usize>,
+}
+
+/// All rules compiled for scanning.
+pub struct Matcher {
+    pub rules: RuleSet,
+    db: Option<BlockDatabase>,
+    /// Rules that Hyperscan could not compile even as a prefilter; confirmed by regex alone.
+    regex_only: Vec<usize>,
+    /// Human-readable notes about rules Hyperscan could not compile exactly.
+    pub notes: Vec<String>,
+    scratch: Mutex<Vec<Scratch>>,
+    max_window: usize,
+}
+
+fn hs_pattern(rule: &Rule, id: usize, prefilter: bool) -> Result<Pattern> {
+    let mut flags = CompileFlags::MULTILINE;
+    if prefilter {
+        flags |= CompileFlags::PREFILTER;
+    }
+    let mut p = Pattern::with_flags(rule.pattern.clone(), flags)
+        .map_err(|e| Error::Hyperscan(e.to_string()))?;
+    p.id = Some(id);
+    Ok(p)
+}
+
+impl Matcher {
+    /// Compiles all rules into one database. A rule Hyperscan rejects is retried as a
+    /// prefilter pattern, and failing that is matched by its regex alone; either way a
+    /// note says so.
+    pub fn new(rules: RuleSet) -> Result<Matcher> {
+        let mut prefilter = vec![false; rules.rules.len()];
+        let mut excluded = vec![false; rules.rules.len()];
+        let mut notes = Vec::new();
+        let db = loop {
+            let patterns: Vec<Pattern> = rules
+                .rules
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !excluded[*i])
+                .map(|(i, r)| hs_pattern(r, i, prefilter[i]))
+                .collect::<Result<_>>()?;
+            if patterns.is_empty() {
+                break None;
+            }
+            let ids: Vec<usize> = patterns.iter().map(|p| p.id.unwrap_or(0)).collect();
+            match Patterns(patterns).build::<Block>() {
+                Ok(db) => break Some(db),
+                Err(err) => {
+                    // Find the first pattern that fails on its own.
+                    let bad = ids.iter().copied().find(|&i| {
+                        hs_pattern(&rules.rules[i], i, prefilter[i])
+                            .and_then(|p| {
+                                p.build::<Block>()
+                                    .map_err(|e| Error::Hyperscan(e.to_string()))
+                            })
+                            .is_err()
+                    });
+                    let Some(i) = bad else {
+                        return Err(Error::Hyperscan(err.to_string()));
+                    };
+                    let rule = &rules.rules[i];
+                    if prefilter[i] {
+                        excluded[i] = true;
+                        notes.push(format!(
+                            "rule {} ({}): Hyperscan cannot compile it; matched by regex alone",
+                            rule.id, rule.origin
+                        ));
+                    } else {
+                        prefilter[i] = true;
+                        notes.push(format!(
+                            "rule {} ({}): compiled as a Hyperscan prefilter",
+                            rule.id, rule.origin
+                        ));
+                    }
+                }
+            }
+        };
+        // Drop the prefilter note for rules that later turned out regex-only.
+        let regex_only: Vec<usize> = (0..rules.rules.len()).filter(|&i| excluded[i]).collect();
+        notes.dedup();
+        let max_window = rules.rules.iter().map(|r| r.window).max().unwrap_or(0);
+        Ok(Matcher {
+            rules,
+            db,
+            regex_only,
+            notes,
+            scratch: Mutex::new(Vec::new()),
+            max_window,
+        })
+    }
+
+    fn take_scratch(&self) -> Result<Option<Scratch>> {
+        let Some(db) = &self.db else { return Ok(None) };
+        if let Some(s) = self.scratch.lock().ok().and_then(|mut v| v.pop()) {
+            return Ok(Some(s));
+        }
+        db.alloc_scratch()
+            .map(Some)
+            .map_err(|e| Error::Hyperscan(e.to_string()))
+    }
+
+    fn put_scratch(&self, s: Option<Scratch>) {
+        if let (Some(s), Ok(mut v)) = (s, self.scratch.lock()) {
+            v.push(s);
+        }
+    }
+
+    /// Scans one standalone buffer (a metadata field, an example).
+    pub fn scan_bytes(&self, data: &[u8], path: Option<&[u8]>) -> Result<Vec<RawMatch>> {
+        self.scan_items(
+            data,
+            &[Item {
+                range: 0..data.len(),
+                path,
+            }],
+        )
+    }
+
+    /// Scans every item of `data`. Items must be sorted by start and not overlap.
+    pub fn scan_items(&self, data: &[u8], items: &[Item<'_>]) -> Result<Vec<RawMatch>> {
+        let pieces = plan_pieces(items, self.max_window);
+        let results: Vec<Result<Vec<RawMatch>>> = pieces
+            .par_iter()
+            .map(|piece| self.scan_piece(data, items, piece))
+            .collect();
+        let mut out = Vec::new();
+        for r in results {
+            out.extend(r?);
+        }
+        if !self.regex_only.is_empty() {
+            for (k, item) in items.iter().enumerate() {
+                for &ri in &self.regex_only {
+                    let bytes = &data[item.range.clone()];
+                    self.confirm(ri, k, bytes, item.path, 0, bytes.len(), true, &mut out);
+                }
+            }
+        }
+        out.sort_by_key(|m| (m.item, m.secret.start, m.secret.end, m.rule));
+        out.dedup_by(|a, b| a.item == b.item && a.rule == b.rule && a.secret == b.secret);
+        Ok(out)
+    }
+
+    fn scan_piece(&self, data: &[u8], items: &[Item<'_>], piece: &Piece) -> Result<Vec<RawMatch>> {
+        let Some(db) = &self.db else {
+            return Ok(Vec::new());
+        };
+        let scratch = self.take_scratch()?;
+        let Some(scratch_ref) = scratch.as_ref() else {
+            return Ok(Vec::new());
+        };
+        let region = &data[piece.range.clone()];
+        let nrules = self.rules.rules.len();
+        let mut open: Vec<Option<(u64, u64)>> = vec![None; nrules];
+        let mut ranges: Vec<(usize, u64, u64)> = Vec::new();
+        let res = db.scan(
+            region,
+            scratch_ref,
+            |id: u32, _from: u64, to: u64, _flags: u32| {
+                let id = id as usize;
+                match &mut open[id] {
+                    Some((_, hi)) if to <= *hi + MERGE_GAP => *hi = to.max(*hi),
+                    slot => {
+                        if let Some((lo, hi)) = slot.take() {
+                            ranges.push((id, lo, hi));
+                        }
+                        *slot = Some((to, to));
+                    }
+                }
+                Matching::Continue
+            },
+        );
+        self.put_scratch(scratch);
+        res.map_err(|e| Error::Hyperscan(e.to_string()))?;
+        for (id, slot) in open.into_iter().enumerate() {
+            if let Some((lo, hi)) = slot {
+                ranges.push((id, lo, hi));
+            }
+        }
+        let mut out = Vec::new();
+        let base = piece.range.start;
+        for (rule, lo, hi) in ranges {
+            let (lo, hi) = (base + lo as usize, base + hi as usize);
+            // Items whose data holds an end in lo..=hi.
+            let first = piece.items.start
+                + items[piece.items.clone()].partition_point(|it| it.range.end < lo);
+            for (k, item) in items.iter().enumerate().take(piece.items.end).skip(first) {
+                if item.range.start >= hi {
+                    break;
+                }
+                let bytes = &data[item.range.clone()];
+                let e_lo = lo.max(item.range.start + 1) - item.range.start;
+                let e_hi = hi.min(item.range.end) - item.range.start;
+                if e_lo > e_hi {
+                    continue;
+                }
+                self.confirm(rule, k, bytes, item.path, e_lo, e_hi, false, &mut out);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs rule `ri`'s regex over the lines around candidate ends `e_lo..=e_hi` of `bytes`
+    /// (or all of `bytes` when `whole` is set) and keeps the matches that pass the filters.
+    #[allow(clippy::too_many_arguments)]
+    fn confirm(
+        &self,
+        ri: usize,
+        item: usize,
+        bytes: &[u8],
+        path: Option<&[u8]>,
+        e_lo: usize,
+        e_hi: usize,
+        whole: bool,
+        out: &mut Vec<RawMatch>,
+    ) {
+        let rule = &self.rules.rules[ri];
+        if let (Some(re), Some(p)) = (&rule.path, path)
+            && !re.is_match(p)
+        {
+            return;
+        }
+        let (ws, we) = if whole {
+            (0, bytes.len())
+        } else {
+            window(bytes, e_lo, e_hi, rule.window)
+        };
+        for caps in rule.regex.captures_iter(&bytes[ws..we]) {
+            let (Some(m), Some(s)) = (caps.get(0), caps.get(rule.secret_group)) else {
+                continue;
+            };
+            let secret = ws + s.start()..ws + s.end();
+            let whole_range = ws + m.start()..ws + m.end();
+            if self.accept(rule, bytes, &secret, &whole_range, path) {
+                out.push(RawMatch {
+                    item,
+                    rule: ri,
+                    secret,
+                    whole: whole_range,
+                });
+            }
+        }
+    }
+
+    fn accept(
+        &self,
+        rule: &Rule,
+        bytes: &[u8],
+        secret: &Range<usize>,
+        whole: &Range<usize>,
+        path: Option<&[u8]>,
+    ) -> bool {
+        let s = &bytes[secret.clone()];
+        if s.is_empty() {
+            return false;
+        }
+        if let Some(min) = rule.entropy
+            && filters::shannon_entropy(s) < min
+        {
+            return false;
+        }
+        if filters::placeholder_reason(s).is_some() {
+            return false;
+        }
+        let line = line_around(bytes, secret.start);
+        let w = &bytes[whole.clone()];
+        !rule
+            .allowlists
+            .iter()
+            .chain(&self.rules.global_allowlists)
+            .any(|a| a.allows(s, w, line, path))
+    }
+}
+
+/// The confirmation window for candidate ends `e_lo..=e_hi`: from the earliest line
+/// start within `span` bytes before `e_lo` to the end of the line holding `e_hi`.
+fn window(bytes: &[u8], e_lo: usize, e_hi: usize, span: usize) -> (usize, usize) {
+    let s0 = e_lo.saturating_sub(span);
+    let ws = if s0 == 0 {
+        0
+    } else {
+        let last = e_lo.saturating_sub(1);
+        match bytes[s0 - 1..last].iter().position(|&b| b == b'\n') {
+            Some(i) => s0 + i,
+            None => s0,
+        }
+    };
+    let cap = (e_hi + span).min(bytes.len());
+    let we = match bytes[e_hi.min(cap)..cap].iter().position(|&b| b == b'\n') {
+        Some(i) => e_hi + i,
+        None => cap,
+    };
+    (ws, we)
+}
+
+fn line_around(bytes: &[u8], pos: usize) -> &[u8] {
+    let start = bytes[..pos]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let end = bytes[pos..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(bytes.len(), |i| pos + i);
+    &bytes[start..end]
+}
+
+/// A contiguous region of the buffer given to one Hyperscan call, and the items in it.
+#[derive(Debug)]
+struct Piece {
+    range: Range<usize>,
+    items: Range<usize>,
+}
+
+/// Groups small items into chunks and splits huge ones into overlapping pieces.
+fn plan_pieces(items: &[Item<'_>], overlap: usize) -> Vec<Piece> {
+    let mut pieces = Vec::new();
+    let mut k = 0;
+    while k < items.len() {
+        let it = &items[k];
+        if it.range.len() > PIECE_BYTES {
+            let mut start = it.range.start;
+            loop {
+                let end = (start + PIECE_BYTES).min(it.range.end);
+                pieces.push(Piece {
+                    range: start..end,
+                    items: k..k + 1,
+                });
+                if end == it.range.end {
+                    break;
+                }
+                start = end - overlap.min(end - it.range.start);
+            }
+            k += 1;
+            continue;
+        }
+        let first = k;
+        let start = it.range.start;
+        let mut end = it.range.end;
+        k += 1;
+        while k < items.len()
+            && items[k].range.len() <= PIECE_BYTES
+            && items[k].range.end - start <= CHUNK_BYTES
+        {
+            end = items[k].range.end;
+            k += 1;
+        }
+        pieces.push(Piece {
+            range: start..end,
+            items: first..k,
+        });
+    }
+    pieces
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matcher(toml: &str) -> Matcher {
+        Matcher::new(RuleSet::parse(toml, "t.toml").unwrap()).unwrap()
+    }
+
+    const RULE: &str = r#"
+[[rules]]
+id = "tok"
+name = "Token"
+regex = '''tok_([A-Za-z0-9]{20})'''
+confidence = "high"
+"#;
+
+    #[test]
+    fn finds_in_several_items_with_item_relative_offsets() {
+        let m = matcher(RULE);
+        let data = b"....x tok_Zr8vQ2mN7pL4xK9wT1bY....tok_aB3dE5gH7jK9mN1pQ3sT";
+        let items = [
+            Item {
+                range: 4..32,
+                path: None,
+            },
+            Item {
+                range: 32..data.len(),
+                path: None,
+            },
+        ];
+        let got = m.scan_items(data, &items).unwrap();
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[0].item, 0);
+        assert_eq!(&data[4..][got[0].secret.clone()], b"Zr8vQ2mN7pL4xK9wT1bY");
+        assert_eq!(got[1].item, 1);
+        assert_eq!(got[1].whole.start, 2);
+    }
+
+    #[test]
+    fn match_across_items_is_not_reported() {
+        let m = matcher(RULE);
+        let data = b"tok_Zr8vQ2mN7pL4xK9wT1bY";
+        let items = [
+            Item {
+                range: 0..10,
+                path: None,
+            },
+            Item {
+                range: 10..data.len(),
+                path: None,
+            },
+        ];
+        assert!(m.scan_items(data, &items).unwrap().is_empty());
+    }
+
+    #[test]
+    fn placeholder_and_entropy_filters_apply() {
+        let m = matcher(&RULE.replace("confidence", "entropy = 3.5\nconfidence"));
+        assert!(
+            m.scan_bytes(b"tok_xxxxxxxxxxxxxxxxxxxx", None)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            m.scan_bytes(b"tok_aaaaaaaaaaaaaaaabbbb", None)
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            m.scan_bytes(b"tok_Zr8vQ2mN7pL4xK9wT1bY", None)
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn uncompilable_pattern_falls_back_to_regex() {
+        // `(?-u:…)` is Rust regex syntax that Hyperscan rejects.
+        let m = matcher(
+            r#"
+[[rules]]
+id = "weird"
+regex = '''(?-u:k)=([a-z]{3})\b'''
+confidence = "low"
+"#,
+        );
+        assert!(
+            m.notes.iter().any(|n| n.contains("regex alone")),
+            "{:?}",
+            m.notes
+        );
+        let got = m
+            .scan_items(
+                b" k=qwz  k=abc",
+                &[Item {
+                    range: 0..13,
+                    path: None,
+                }],
+            )
+            .unwrap();
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[1].secret, 10..13);
+    }
+
+    #[test]
+    fn window_bounds() {
+        let b = b"aaa\nbbb tok\nccc";
+        assert_eq!(window(b, 11, 11, 4096), (0, 11));
+        assert_eq!(window(b, 11, 11, 5), (6, 11));
+        assert_eq!(window(b, 11, 11, 8), (4, 11));
+    }
+
+    #[test]
+    fn pieces_split_huge_items_with_overlap() {
+        let items = [Item {
+            range: 0..PIECE_BYTES * 2 + 10,
+            path: None,
+        }];
+        let p = plan_pieces(&items, 100);
+        assert_eq!(p.len(), 3);
+        assert_eq!(p[1].range.start, PIECE_BYTES - 100);
+        assert_eq!(p[2].range.end, PIECE_BYTES * 2 + 10);
+    }
+}

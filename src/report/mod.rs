@@ -1,0 +1,69 @@
+//! Reports: takes an [`Outcome`] and writes it as `pretty` (for people), `json` (one
+//! document) or `jsonl` (one finding per line, then a summary line). Secrets are
+//! redacted unless `reveal` is set.
+
+mod pretty;
+
+use crate::finding::Finding;
+use crate::scan::Outcome;
+use serde::Serialize;
+use std::io::{self, Write};
+
+/// Output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Pretty,
+    Json,
+    Jsonl,
+}
+
+/// Report settings.
+#[derive(Clone, Copy, Debug)]
+pub struct ReportOptions {
+    pub format: Format,
+    pub reveal: bool,
+    pub color: bool,
+    /// Terminal width for the pretty format.
+    pub width: usize,
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    version: u32,
+    findings: &'a [Finding],
+    summary: &'a crate::scan::Summary,
+    images: &'a [crate::scan::ImageInfo],
+}
+
+/// Writes the report.
+pub fn write(out: &mut dyn Write, outcome: &Outcome, opts: &ReportOptions) -> io::Result<()> {
+    let findings: Vec<Finding> = if opts.reveal {
+        outcome.findings.clone()
+    } else {
+        outcome.findings.iter().map(Finding::redacted).collect()
+    };
+    match opts.format {
+        Format::Json => {
+            let doc = JsonReport {
+                version: 1,
+                findings: &findings,
+                summary: &outcome.summary,
+                images: &outcome.images,
+            };
+            serde_json::to_writer_pretty(&mut *out, &doc)?;
+            writeln!(out)
+        }
+        Format::Jsonl => {
+            for f in &findings {
+                serde_json::to_writer(&mut *out, f)?;
+                writeln!(out)?;
+            }
+            serde_json::to_writer(
+                &mut *out,
+                &serde_json::json!({ "summary": &outcome.summary }),
+            )?;
+            writeln!(out)
+        }
+        Format::Pretty => pretty::write(out, outcome, &findings, opts),
+    }
+}

@@ -1,0 +1,67 @@
+//! `rules check`: compiles every rule with Hyperscan and `regex` and runs its examples
+//! (must be found) and negative examples (must not be) through the real engine.
+
+use super::{Rule, RuleSet};
+use crate::matcher::Matcher;
+
+/// One failed check, naming the rule and its file.
+#[derive(Debug)]
+pub struct CheckFailure {
+    pub rule_id: String,
+    pub origin: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for CheckFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}): {}", self.rule_id, self.origin, self.message)
+    }
+}
+
+/// Checks every rule of `set` on its own, with the set's global allowlists.
+pub fn check(set: &RuleSet) -> Vec<CheckFailure> {
+    let mut failures = Vec::new();
+    for rule in &set.rules {
+        check_rule(rule, set, &mut failures);
+    }
+    failures
+}
+
+fn check_rule(rule: &Rule, set: &RuleSet, failures: &mut Vec<CheckFailure>) {
+    let fail = |message: String| CheckFailure {
+        rule_id: rule.id.clone(),
+        origin: rule.origin.clone(),
+        message,
+    };
+    let single = RuleSet {
+        rules: vec![rule.clone()],
+        global_allowlists: set.global_allowlists.clone(),
+    };
+    let m = match Matcher::new(single) {
+        Ok(m) => m,
+        Err(e) => return failures.push(fail(format!("does not compile: {e}"))),
+    };
+    for note in &m.notes {
+        failures.push(fail(format!("Hyperscan: {note}")));
+    }
+    if rule.examples.is_empty() {
+        failures.push(fail("has no examples".into()));
+    }
+    if rule.negative_examples.is_empty() {
+        failures.push(fail("has no negative_examples".into()));
+    }
+    for (i, ex) in rule.examples.iter().enumerate() {
+        match m.scan_bytes(ex.as_bytes(), None) {
+            Ok(v) if !v.is_empty() => {}
+            Ok(_) => failures.push(fail(format!("example {i} is not found"))),
+            Err(e) => failures.push(fail(format!("example {i}: {e}"))),
+        }
+    }
+    for (i, ex) in rule.negative_examples.iter().enumerate() {
+        match m.scan_bytes(ex.as_bytes(), None) {
+            Ok(v) if v.is_empty() => {}
+            Ok(_) => failures.push(fail(format!("negative example {i} is found"))),
+            Err(e) => failures.push(fail(format!("negative example {i}: {e}"))),
+        }
+    }
+}

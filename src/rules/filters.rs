@@ -1,0 +1,226 @@
+//! Checks applied to every candidate secret after its rule's regex confirmed it:
+//! Shannon entropy and placeholder / template / documented-example detection.
+
+/// Shannon entropy of `data` in bits per byte.
+pub fn shannon_entropy(data: &[u8]) -> f64 {
+    if data.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0u32; 256];
+    for &b in data {
+        counts[b as usize] += 1;
+    }
+    let n = data.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// Whole values that are never real secrets (compared case-insensitively).
+const PLACEHOLDER_WORDS: &[&str] = &[
+    "changeme",
+    "change_me",
+    "change-me",
+    "password",
+    "passwd",
+    "secret",
+    "placeholder",
+    "redacted",
+    "dummy",
+    "null",
+    "none",
+    "nil",
+    "true",
+    "false",
+    "undefined",
+    "example",
+    "sample",
+    "default",
+    "test",
+    "testing",
+    "foobar",
+    "admin",
+    "root",
+    "token",
+    "apikey",
+    "api_key",
+    "mypassword",
+    "yourpassword",
+    "notasecret",
+    "todo",
+    "fixme",
+    "replaceme",
+];
+
+/// Documented example values published by providers.
+const DOCUMENTED_EXAMPLES: &[&str] = &[
+    "AKIAIOSFODNN7EXAMPLE",
+    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY",
+];
+
+/// Why a candidate was rejected as a placeholder, if it was.
+pub fn placeholder_reason(secret: &[u8]) -> Option<&'static str> {
+    let s = secret;
+    if s.is_empty() {
+        return Some("empty");
+    }
+    let lower = s.to_ascii_lowercase();
+    if DOCUMENTED_EXAMPLES.iter().any(|e| e.as_bytes() == s) {
+        return Some("documented example value");
+    }
+    if contains(&lower, b"example") {
+        return Some("contains EXAMPLE");
+    }
+    if PLACEHOLDER_WORDS
+        .iter()
+        .any(|w| w.as_bytes() == lower.as_slice())
+    {
+        return Some("placeholder word");
+    }
+    // Template syntaxes: ${X}, $X, <x>, %(x)s, {{ x }}, #{x}, %X%.
+    if contains(s, b"${") || contains(s, b"{{") || contains(s, b"%(") || contains(s, b"#{") {
+        return Some("template expression");
+    }
+    if s[0] == b'$' && s.len() > 1 && (s[1].is_ascii_alphabetic() || s[1] == b'_') {
+        return Some("variable reference");
+    }
+    if s.first() == Some(&b'<') && s.last() == Some(&b'>') {
+        return Some("angle-bracket placeholder");
+    }
+    if s.len() > 2 && s[0] == b'%' && s[s.len() - 1] == b'%' {
+        return Some("variable reference");
+    }
+    if (lower.starts_with(b"your_") || lower.starts_with(b"your-") || lower.starts_with(b"my_"))
+        || contains(&lower, b"_here")
+        || contains(&lower, b"-here")
+        || contains(&lower, b"placeholder")
+        || contains(&lower, b"redacted")
+        || contains(&lower, b"changeme")
+    {
+        return Some("placeholder text");
+    }
+    if has_run(&lower, b'x', 4) || has_run(s, b'*', 4) || has_run(s, b'.', 4) {
+        return Some("masked value");
+    }
+    if is_repeated(s) {
+        return Some("repeated characters");
+    }
+    if has_sequential_run(&lower, 8) {
+        return Some("sequential characters");
+    }
+    None
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+fn has_run(s: &[u8], c: u8, n: usize) -> bool {
+    let mut run = 0;
+    for &b in s {
+        if b == c {
+            run += 1;
+            if run >= n {
+                return true;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    false
+}
+
+/// One character repeated, or a short unit repeated (e.g. `abab…`, `123123…`).
+fn is_repeated(s: &[u8]) -> bool {
+    if s.len() < 4 {
+        return false;
+    }
+    (1..=3).any(|unit| s.len() >= unit * 3 && s.chunks(unit).all(|c| c == &s[..c.len()]))
+}
+
+/// A run of `n` or more consecutive ascending or descending characters (`abcdefgh`, `12345678`).
+fn has_sequential_run(s: &[u8], n: usize) -> bool {
+    let mut up = 1;
+    let mut down = 1;
+    for w in s.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        let alnum = a.is_ascii_alphanumeric() && b.is_ascii_alphanumeric();
+        up = if alnum && b == a.wrapping_add(1) {
+            up + 1
+        } else {
+            1
+        };
+        down = if alnum && b.wrapping_add(1) == a {
+            down + 1
+        } else {
+            1
+        };
+        if up >= n || down >= n {
+            return true;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entropy_floors() {
+        assert!(shannon_entropy(b"aaaaaaaa") < 0.01);
+        assert!((shannon_entropy(b"abcd") - 2.0).abs() < 1e-9);
+        assert!(shannon_entropy(b"q8Z3kP0vXw2LmN7bR4tY") > 4.0);
+    }
+
+    #[test]
+    fn placeholders_are_rejected() {
+        for p in [
+            &b"AKIAIOSFODNN7EXAMPLE"[..],
+            b"changeme",
+            b"<password>",
+            b"YOUR_API_KEY_HERE",
+            b"${VAR}",
+            b"$DB_PASSWORD",
+            b"%(password)s",
+            b"{{ .Values.token }}",
+            b"xxxxxxxxxxxxxxxx",
+            b"****************",
+            b"aaaaaaaaaaaaaaaa",
+            b"abcabcabcabcabc",
+            b"abcdefghijklmnop",
+            b"1234567890",
+            b"%API_KEY%",
+        ] {
+            assert!(
+                placeholder_reason(p).is_some(),
+                "{}",
+                String::from_utf8_lossy(p)
+            );
+        }
+    }
+
+    #[test]
+    fn real_looking_values_pass() {
+        for s in [
+            &b"AKIAZ3MSJV4WWNXUFTBQ"[..],
+            b"Zr8vQ2mN7pL4xK9w",
+            b"ghp_R4nD0mT0k3nV4lu3Zq8Wm2Lp5Xc7Vb9Nd1Fh",
+            b"s3cr3t-Pa55w0rd!",
+            b"hunter2hunter42",
+        ] {
+            assert_eq!(
+                placeholder_reason(s),
+                None,
+                "{}",
+                String::from_utf8_lossy(s)
+            );
+        }
+    }
+}

@@ -1,0 +1,444 @@
+//! Rules: TOML files (a superset of gitleaks' `[[rules]]`) loaded into [`Rule`]s.
+//!
+//! Takes rule file text (built-in, embedded at build time, or user files via `--rules`)
+//! and gives validated rules with compiled confirmation regexes. The Hyperscan side is
+//! built from the same patterns by [`crate::matcher`].
+
+pub mod check;
+pub mod filters;
+
+use crate::error::{Error, Result};
+use regex::bytes::{Regex, RegexBuilder};
+use serde::Deserialize;
+use std::path::Path;
+
+include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+
+/// Default number of bytes a match may span (confirmation window).
+pub const DEFAULT_WINDOW: usize = 4096;
+
+/// How sure a rule is that its matches are real secrets.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Deserialize,
+    serde::Serialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    Low,
+    Medium,
+    High,
+}
+
+impl Confidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
+}
+
+/// What an allowlist regex is tested against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegexTarget {
+    Secret,
+    Match,
+    Line,
+}
+
+/// A gitleaks-style allowlist: a finding that matches any entry is dropped
+/// (or all kinds of entries present, with `condition = "AND"`).
+#[derive(Clone, Debug)]
+pub struct Allowlist {
+    pub regexes: Vec<Regex>,
+    pub target: RegexTarget,
+    pub stopwords: Vec<String>,
+    pub paths: Vec<Regex>,
+    pub and: bool,
+}
+
+impl Allowlist {
+    /// Whether this allowlist drops a finding.
+    pub fn allows(&self, secret: &[u8], whole: &[u8], line: &[u8], path: Option<&[u8]>) -> bool {
+        let target = match self.target {
+            RegexTarget::Secret => secret,
+            RegexTarget::Match => whole,
+            RegexTarget::Line => line,
+        };
+        let mut checks: Vec<bool> = Vec::with_capacity(3);
+        if !self.regexes.is_empty() {
+            checks.push(self.regexes.iter().any(|r| r.is_match(target)));
+        }
+        if !self.stopwords.is_empty() {
+            let lower = secret.to_ascii_lowercase();
+            checks.push(self.stopwords.iter().any(|w| memfind(&lower, w.as_bytes())));
+        }
+        if !self.paths.is_empty() {
+            checks.push(path.is_some_and(|p| self.paths.iter().any(|r| r.is_match(p))));
+        }
+        if checks.is_empty() {
+            return false;
+        }
+        if self.and {
+            checks.iter().all(|&c| c)
+        } else {
+            checks.iter().any(|&c| c)
+        }
+    }
+}
+
+fn memfind(hay: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// One validated rule.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// The pattern as written; Hyperscan compiles this text.
+    pub pattern: String,
+    /// The confirmation regex (bytes, Unicode off, multi-line).
+    pub regex: Regex,
+    pub secret_group: usize,
+    pub entropy: Option<f64>,
+    pub confidence: Confidence,
+    pub window: usize,
+    pub keywords: Vec<String>,
+    pub references: Vec<String>,
+    pub examples: Vec<String>,
+    pub negative_examples: Vec<String>,
+    pub allowlists: Vec<Allowlist>,
+    pub path: Option<Regex>,
+    /// The file the rule came from (`builtin:aws.toml` or a user path).
+    pub origin: String,
+}
+
+/// A whole ruleset: rules plus global allowlists.
+#[derive(Clone, Debug, Default)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+    pub global_allowlists: Vec<Allowlist>,
+}
+
+#[derive(Deserialize)]
+struct RawFile {
+    #[serde(default)]
+    rules: Vec<RawRule>,
+    #[serde(default)]
+    allowlist: Option<RawAllowlist>,
+    #[serde(default)]
+    allowlists: Vec<RawAllowlist>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawRule {
+    id: String,
+    name: Option<String>,
+    description: Option<String>,
+    regex: Option<String>,
+    secret_group: Option<usize>,
+    entropy: Option<f64>,
+    confidence: Option<Confidence>,
+    window: Option<usize>,
+    #[serde(default)]
+    keywords: Vec<String>,
+    #[serde(default)]
+    references: Vec<String>,
+    #[serde(default)]
+    examples: Vec<String>,
+    #[serde(default, alias = "negative_examples")]
+    negative_examples: Vec<String>,
+    #[serde(default)]
+    allowlist: Option<RawAllowlist>,
+    #[serde(default)]
+    allowlists: Vec<RawAllowlist>,
+    path: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawAllowlist {
+    #[serde(default)]
+    regexes: Vec<String>,
+    regex_target: Option<String>,
+    #[serde(default)]
+    stopwords: Vec<String>,
+    #[serde(default)]
+    paths: Vec<String>,
+    condition: Option<String>,
+}
+
+/// Compiles a pattern for confirmation: bytes, ASCII classes, `^`/`$` at line ends.
+pub fn compile_confirm(pattern: &str) -> std::result::Result<Regex, String> {
+    RegexBuilder::new(pattern)
+        .unicode(false)
+        .multi_line(true)
+        .size_limit(64 << 20)
+        .build()
+        .map_err(|e| {
+            e.to_string()
+                .lines()
+                .last()
+                .unwrap_or("invalid regex")
+                .to_string()
+        })
+}
+
+fn compile_aux(pattern: &str) -> std::result::Result<Regex, String> {
+    RegexBuilder::new(pattern)
+        .unicode(false)
+        .build()
+        .map_err(|e| {
+            e.to_string()
+                .lines()
+                .last()
+                .unwrap_or("invalid regex")
+                .to_string()
+        })
+}
+
+impl RawAllowlist {
+    fn build(self, file: &str, rule_id: &str) -> Result<Allowlist> {
+        let err = |reason: String| Error::Rule {
+            file: file.to_string(),
+            rule_id: rule_id.to_string(),
+            reason,
+        };
+        let target = match self.regex_target.as_deref() {
+            None | Some("secret") => RegexTarget::Secret,
+            Some("match") => RegexTarget::Match,
+            Some("line") => RegexTarget::Line,
+            Some(other) => return Err(err(format!("unknown regexTarget {other:?}"))),
+        };
+        let and = match self
+            .condition
+            .as_deref()
+            .map(str::to_ascii_uppercase)
+            .as_deref()
+        {
+            None | Some("OR") => false,
+            Some("AND") => true,
+            Some(other) => return Err(err(format!("unknown allowlist condition {other:?}"))),
+        };
+        let regexes = self
+            .regexes
+            .iter()
+            .map(|r| compile_aux(r).map_err(|e| err(format!("allowlist regex {r:?}: {e}"))))
+            .collect::<Result<_>>()?;
+        let paths = self
+            .paths
+            .iter()
+            .map(|r| compile_aux(r).map_err(|e| err(format!("allowlist path {r:?}: {e}"))))
+            .collect::<Result<_>>()?;
+        Ok(Allowlist {
+            regexes,
+            target,
+            stopwords: self
+                .stopwords
+                .iter()
+                .map(|s| s.to_ascii_lowercase())
+                .collect(),
+            paths,
+            and,
+        })
+    }
+}
+
+impl RawRule {
+    fn build(self, file: &str) -> Result<Rule> {
+        let id = self.id.clone();
+        let err = |reason: String| Error::Rule {
+            file: file.to_string(),
+            rule_id: id.clone(),
+            reason,
+        };
+        if self.id.trim().is_empty() {
+            return Err(err("empty id".into()));
+        }
+        let pattern = self
+            .regex
+            .ok_or_else(|| err("no `regex` (path-only rules are not supported)".into()))?;
+        let regex = compile_confirm(&pattern).map_err(|e| err(format!("invalid regex: {e}")))?;
+        let groups = regex.captures_len() - 1;
+        let secret_group = match self.secret_group {
+            Some(g) if g > groups => {
+                return Err(err(format!(
+                    "secretGroup {g} but the regex has {groups} capture group(s)"
+                )));
+            }
+            Some(g) => g,
+            None => usize::from(groups >= 1),
+        };
+        if let Some(e) = self.entropy
+            && !(0.0..=8.0).contains(&e)
+        {
+            return Err(err(format!("entropy {e} is outside 0..=8")));
+        }
+        let mut allowlists = Vec::new();
+        for a in self.allowlist.into_iter().chain(self.allowlists) {
+            allowlists.push(a.build(file, &self.id)?);
+        }
+        let path = self
+            .path
+            .map(|p| compile_aux(&p).map_err(|e| err(format!("invalid path regex: {e}"))))
+            .transpose()?;
+        Ok(Rule {
+            name: self
+                .name
+                .or_else(|| self.description.clone())
+                .unwrap_or_else(|| self.id.clone()),
+            id: self.id,
+            description: self.description,
+            pattern,
+            regex,
+            secret_group,
+            entropy: self.entropy,
+            confidence: self.confidence.unwrap_or(Confidence::Medium),
+            window: self.window.unwrap_or(DEFAULT_WINDOW).clamp(64, 1 << 20),
+            keywords: self.keywords,
+            references: self.references,
+            examples: self.examples,
+            negative_examples: self.negative_examples,
+            allowlists,
+            path,
+            origin: file.to_string(),
+        })
+    }
+}
+
+impl RuleSet {
+    /// Parses one rule file's text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<RuleSet> {
+        let raw: RawFile = toml::from_str(text).map_err(|e| Error::RuleFile {
+            file: origin.to_string(),
+            reason: e.to_string().replace('\n', " "),
+        })?;
+        let mut set = RuleSet::default();
+        for a in raw.allowlist.into_iter().chain(raw.allowlists) {
+            set.global_allowlists
+                .push(a.build(origin, "(global allowlist)")?);
+        }
+        for r in raw.rules {
+            set.rules.push(r.build(origin)?);
+        }
+        Ok(set)
+    }
+
+    /// The rules embedded in the binary.
+    pub fn builtin() -> Result<RuleSet> {
+        let mut set = RuleSet::default();
+        for (name, text) in BUILTIN_RULE_FILES {
+            set.extend(RuleSet::parse(text, &format!("builtin:{name}"))?)?;
+        }
+        Ok(set)
+    }
+
+    /// Loads a rule file, or every `*.toml` file in a directory.
+    pub fn load_path(path: &Path) -> Result<RuleSet> {
+        let mut set = RuleSet::default();
+        let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+        let files: Vec<_> = if meta.is_dir() {
+            let mut v: Vec<_> = walkdir::WalkDir::new(path)
+                .follow_links(false)
+                .into_iter()
+                .filter_map(|e| e.ok())
+                .filter(|e| e.file_type().is_file())
+                .map(|e| e.into_path())
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect();
+            v.sort();
+            v
+        } else {
+            vec![path.to_path_buf()]
+        };
+        for f in files {
+            let text = std::fs::read_to_string(&f).map_err(|e| Error::io(&f, e))?;
+            set.extend(RuleSet::parse(&text, &f.display().to_string())?)?;
+        }
+        Ok(set)
+    }
+
+    /// Adds another set; a duplicate rule id is an error.
+    pub fn extend(&mut self, other: RuleSet) -> Result<()> {
+        for r in other.rules {
+            if let Some(prev) = self.rules.iter().find(|x| x.id == r.id) {
+                return Err(Error::Rule {
+                    file: r.origin.clone(),
+                    rule_id: r.id.clone(),
+                    reason: format!("duplicate rule id (also defined in {})", prev.origin),
+                });
+            }
+            self.rules.push(r);
+        }
+        self.global_allowlists.extend(other.global_allowlists);
+        Ok(())
+    }
+
+    /// Keeps only rules selected by `only` (if non-empty), minus `exclude`, at or above `min`.
+    pub fn select(&mut self, only: &[String], exclude: &[String], min: Confidence) {
+        self.rules.retain(|r| {
+            (only.is_empty() || only.iter().any(|o| o == &r.id))
+                && !exclude.iter().any(|x| x == &r.id)
+                && r.confidence >= min
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_rules_load() {
+        let set = RuleSet::builtin().expect("built-in rules load");
+        assert!(set.rules.len() >= 40, "only {} rules", set.rules.len());
+    }
+
+    #[test]
+    fn broken_rule_names_file_and_id() {
+        let text = "[[rules]]\nid = \"bad-one\"\nregex = '''(unclosed'''\n";
+        let err = RuleSet::parse(text, "mine.toml").unwrap_err().to_string();
+        assert!(
+            err.contains("mine.toml") && err.contains("bad-one"),
+            "{err}"
+        );
+        let text = "[[rules]]\nid = \"g\"\nregex = '''a(b)'''\nsecretGroup = 3\n";
+        let err = RuleSet::parse(text, "x.toml").unwrap_err().to_string();
+        assert!(err.contains("secretGroup 3"), "{err}");
+    }
+
+    #[test]
+    fn gitleaks_fields_are_accepted() {
+        let text = r#"
+title = "custom"
+[allowlist]
+paths = ['''(^|/)vendor/''']
+[[rules]]
+id = "corp-token"
+description = "Corp token"
+regex = '''corp_([a-z0-9]{16})'''
+secretGroup = 1
+keywords = ["corp_"]
+entropy = 2.5
+tags = ["x"]
+[[rules.allowlists]]
+stopwords = ["deadbeef"]
+"#;
+        let set = RuleSet::parse(text, "g.toml").unwrap();
+        assert_eq!(set.rules[0].name, "Corp token");
+        assert_eq!(set.global_allowlists.len(), 1);
+        assert!(set.rules[0].allowlists[0].allows(b"deadbeef00", b"", b"", None));
+    }
+}

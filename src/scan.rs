@@ -1,0 +1,544 @@
+//! The scan: targets in, findings and a summary out. Opens every target, reads and
+//! matches each distinct layer once (layers in parallel), then works out per image the
+//! status of every match and scans the image metadata.
+
+use crate::finding::{Finding, Location, RemovedBy, fingerprint};
+use crate::image::Image;
+use crate::layer::{EntryKind, index_tar, open_layer};
+use crate::matcher::{Item, Matcher, RawMatch};
+use crate::overlay::{LayerFs, Status, is_whiteout, status_of};
+use crate::source::{self, Store};
+use crate::spool::Spool;
+use crate::util::{display_bytes, line_col, short_digest};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::PathBuf;
+
+/// Scan settings.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// `os/arch[/variant]` to restrict multi-platform inputs to.
+    pub platform: Option<String>,
+    /// Where the spool directory is created (system temp dir by default).
+    pub spool_dir: Option<PathBuf>,
+    /// Show a progress bar on stderr.
+    pub progress: bool,
+}
+
+/// A problem that made the scan incomplete or suspicious. One line, naming the image,
+/// layer and path it concerns.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ScanError {
+    pub image: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer_index: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer_digest: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for ScanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.image)?;
+        if let Some(i) = self.layer_index {
+            write!(f, ": layer {i}")?;
+            if let Some(d) = &self.layer_digest {
+                write!(f, " ({})", short_digest(d))?;
+            }
+        }
+        if let Some(p) = &self.path {
+            write!(f, ": {p}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// Per-image facts for report headers.
+#[derive(Clone, Debug, Serialize)]
+pub struct ImageInfo {
+    pub image: String,
+    #[serde(rename = "ref")]
+    pub reference: Option<String>,
+    pub tags: Vec<String>,
+    pub platform: String,
+    pub config_digest: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifest_digest: Option<String>,
+    pub layers: Vec<LayerInfo>,
+}
+
+/// Per-layer facts for report headers.
+#[derive(Clone, Debug, Serialize)]
+pub struct LayerInfo {
+    pub index: usize,
+    pub digest: Option<String>,
+    pub diff_id: Option<String>,
+    pub created_by: Option<String>,
+    pub size: u64,
+}
+
+/// Totals for the run.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Summary {
+    pub images: usize,
+    pub layers: usize,
+    pub bytes_scanned: u64,
+    pub findings: usize,
+    pub by_status: BTreeMap<String, usize>,
+    pub errors: Vec<ScanError>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// Everything a scan produced.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub findings: Vec<Finding>,
+    pub images: Vec<ImageInfo>,
+    pub summary: Summary,
+}
+
+/// A confirmed match inside one layer entry, with what the report needs.
+struct LayerMatch {
+    entry: usize,
+    path: Vec<u8>,
+    rule: usize,
+    secret: Vec<u8>,
+    line: u64,
+    column: u64,
+    offset: u64,
+}
+
+/// The result of reading and matching one layer blob.
+struct LayerResult {
+    fs: LayerFs,
+    matches: Vec<LayerMatch>,
+    digest: Option<String>,
+    diff_id: Option<String>,
+    bytes: u64,
+    errors: Vec<(Option<String>, String)>,
+}
+
+struct Job {
+    target: usize,
+    /// The first image/layer using it, for error context and expectations.
+    image: usize,
+    layer: usize,
+}
+
+/// Runs a scan of `targets`.
+pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
+    let mut out = Outcome::default();
+    out.summary.notes.extend(matcher.notes.iter().cloned());
+    let spool = match Spool::new(opts.spool_dir.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            out.summary.errors.push(ScanError {
+                image: "(spool)".into(),
+                layer_index: None,
+                layer_digest: None,
+                path: None,
+                message: e.to_string(),
+            });
+            return out;
+        }
+    };
+    // Open every target and list its images.
+    let mut stores: Vec<Store> = Vec::new();
+    let mut images: Vec<(usize, Image)> = Vec::new();
+    for raw in targets {
+        let opened =
+            crate::target::parse(raw).and_then(|t| source::open(&t, &spool).map(|o| (t, o)));
+        let (target, opened) = match opened {
+            Ok(v) => v,
+            Err(e) => {
+                out.summary.errors.push(ScanError {
+                    image: raw.clone(),
+                    layer_index: None,
+                    layer_digest: None,
+                    path: None,
+                    message: e.to_string(),
+                });
+                continue;
+            }
+        };
+        let label = target.label();
+        for issue in opened.issues {
+            out.summary.errors.push(ScanError {
+                image: label.clone(),
+                layer_index: None,
+                layer_digest: None,
+                path: None,
+                message: issue
+                    .message
+                    .strip_prefix(&format!("{label}: "))
+                    .unwrap_or(&issue.message)
+                    .to_string(),
+            });
+        }
+        out.summary.skipped.extend(opened.skipped);
+        let mut imgs = opened.images;
+        if let Some(p) = &opts.platform {
+            let available: Vec<String> = imgs.iter().map(|i| i.platform.clone()).collect();
+            imgs.retain(|i| platform_matches(&i.platform, p));
+            if imgs.is_empty() {
+                out.summary.errors.push(ScanError {
+                    image: label.clone(),
+                    layer_index: None,
+                    layer_digest: None,
+                    path: None,
+                    message: format!(
+                        "no image for platform {p} (available: {})",
+                        if available.is_empty() {
+                            "none".into()
+                        } else {
+                            available.join(", ")
+                        }
+                    ),
+                });
+            }
+        }
+        let ti = stores.len();
+        stores.push(opened.store);
+        images.extend(imgs.into_iter().map(|i| (ti, i)));
+    }
+
+    // Distinct layers across all images.
+    let mut job_of: HashMap<(usize, String), usize> = HashMap::new();
+    let mut jobs: Vec<Job> = Vec::new();
+    for (ii, (ti, img)) in images.iter().enumerate() {
+        for l in &img.layers {
+            job_of.entry((*ti, l.blob.clone())).or_insert_with(|| {
+                jobs.push(Job {
+                    target: *ti,
+                    image: ii,
+                    layer: l.index,
+                });
+                jobs.len() - 1
+            });
+        }
+    }
+
+    let bar = progress_bar(opts.progress, jobs.len());
+    let results: Vec<LayerResult> = jobs
+        .par_iter()
+        .map(|job| {
+            let img = &images[job.image].1;
+            let lref = &img.layers[job.layer];
+            let r = scan_layer(&stores[job.target], lref, matcher, &spool);
+            if let Some(b) = &bar {
+                b.inc(1);
+            }
+            r
+        })
+        .collect();
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+
+    for (job, r) in jobs.iter().zip(&results) {
+        let img = &images[job.image].1;
+        let lref = &img.layers[job.layer];
+        for (path, message) in &r.errors {
+            out.summary.errors.push(ScanError {
+                image: img.source.clone(),
+                layer_index: Some(lref.index),
+                layer_digest: r.digest.clone().or_else(|| lref.digest.clone()),
+                path: path.clone(),
+                message: message.clone(),
+            });
+        }
+        out.summary.bytes_scanned += r.bytes;
+    }
+    out.summary.layers = jobs.len();
+    out.summary.images = images.len();
+
+    // Findings, image by image.
+    for (ti, img) in &images {
+        let layer_results: Vec<&LayerResult> = img
+            .layers
+            .iter()
+            .map(|l| &results[job_of[&(*ti, l.blob.clone())]])
+            .collect();
+        let fss: Vec<&LayerFs> = layer_results.iter().map(|r| &r.fs).collect();
+        out.images.push(ImageInfo {
+            image: img.source.clone(),
+            reference: img.reference.clone(),
+            tags: img.tags.clone(),
+            platform: img.platform.clone(),
+            config_digest: img.config_digest.clone(),
+            manifest_digest: img.manifest_digest.clone(),
+            layers: img
+                .layers
+                .iter()
+                .zip(&layer_results)
+                .map(|(l, r)| LayerInfo {
+                    index: l.index,
+                    digest: r.digest.clone().or_else(|| l.digest.clone()),
+                    diff_id: r.diff_id.clone().or_else(|| l.diff_id.clone()),
+                    created_by: l.created_by.clone(),
+                    size: r.bytes,
+                })
+                .collect(),
+        });
+        for (pos, (l, r)) in img.layers.iter().zip(&layer_results).enumerate() {
+            for m in &r.matches {
+                let rule = &matcher.rules.rules[m.rule];
+                let (status, removed) = status_of(&fss, pos, m.entry, &m.path);
+                let path = display_bytes(&m.path);
+                let diff_id = r
+                    .diff_id
+                    .clone()
+                    .or_else(|| l.diff_id.clone())
+                    .unwrap_or_default();
+                out.findings.push(Finding {
+                    rule_id: rule.id.clone(),
+                    rule_name: rule.name.clone(),
+                    confidence: rule.confidence,
+                    secret: display_bytes(&m.secret),
+                    fingerprint: fingerprint(&rule.id, &m.secret, &[&diff_id, &path]),
+                    image: img.source.clone(),
+                    reference: img.reference.clone(),
+                    platform: img.platform.clone(),
+                    status,
+                    removed_by: removed.map(|j| RemovedBy {
+                        layer_index: j,
+                        created_by: img.layers[j].created_by.clone(),
+                    }),
+                    location: Location {
+                        layer_index: Some(l.index),
+                        layer_digest: r.digest.clone().or_else(|| l.digest.clone()),
+                        diff_id: Some(diff_id),
+                        created_by: l.created_by.clone(),
+                        links: r
+                            .fs
+                            .links_to(&m.path)
+                            .iter()
+                            .map(|p| display_bytes(p))
+                            .collect(),
+                        path: Some(path),
+                        field: None,
+                        line: m.line,
+                        column: m.column,
+                        offset: m.offset,
+                    },
+                });
+            }
+        }
+        for mf in &img.metadata {
+            let value = mf.value.as_bytes();
+            let matches = match matcher.scan_bytes(value, None) {
+                Ok(m) => best_per_span(matcher, m),
+                Err(e) => {
+                    out.summary.errors.push(ScanError {
+                        image: img.source.clone(),
+                        layer_index: None,
+                        layer_digest: None,
+                        path: Some(mf.field.clone()),
+                        message: e.to_string(),
+                    });
+                    continue;
+                }
+            };
+            for m in matches {
+                let rule = &matcher.rules.rules[m.rule];
+                let secret = &value[m.secret.clone()];
+                let (line, column) = line_col(value, m.secret.start);
+                out.findings.push(Finding {
+                    rule_id: rule.id.clone(),
+                    rule_name: rule.name.clone(),
+                    confidence: rule.confidence,
+                    secret: display_bytes(secret),
+                    fingerprint: fingerprint(&rule.id, secret, &[&mf.field]),
+                    image: img.source.clone(),
+                    reference: img.reference.clone(),
+                    platform: img.platform.clone(),
+                    status: Status::Metadata,
+                    removed_by: None,
+                    location: Location {
+                        field: Some(mf.field.clone()),
+                        line,
+                        column,
+                        offset: m.secret.start as u64,
+                        ..Location::default()
+                    },
+                });
+            }
+        }
+    }
+    out.findings.sort_by(|a, b| {
+        (
+            &a.image,
+            &a.reference,
+            &a.platform,
+            a.location.layer_index.map_or(usize::MAX, |i| i),
+        )
+            .cmp(&(
+                &b.image,
+                &b.reference,
+                &b.platform,
+                b.location.layer_index.map_or(usize::MAX, |i| i),
+            ))
+            .then_with(|| a.location.path.cmp(&b.location.path))
+            .then_with(|| a.location.field.cmp(&b.location.field))
+            .then_with(|| a.location.offset.cmp(&b.location.offset))
+            .then_with(|| a.rule_id.cmp(&b.rule_id))
+    });
+    out.summary.findings = out.findings.len();
+    for f in &out.findings {
+        *out.summary
+            .by_status
+            .entry(f.status.as_str().to_string())
+            .or_default() += 1;
+    }
+    drop(spool);
+    out
+}
+
+fn platform_matches(have: &str, want: &str) -> bool {
+    let h: Vec<&str> = have.split('/').collect();
+    let w: Vec<&str> = want.split('/').collect();
+    w.iter().enumerate().all(|(i, part)| h.get(i) == Some(part))
+}
+
+fn progress_bar(enabled: bool, n: usize) -> Option<indicatif::ProgressBar> {
+    if !enabled || n == 0 {
+        return None;
+    }
+    let b = indicatif::ProgressBar::new(n as u64);
+    b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} scanning layers {pos}/{len} [{elapsed_precise}] {wide_bar}",
+    ) {
+        b.set_style(style);
+    }
+    Some(b)
+}
+
+/// Among matches of the same span, keeps the one from the most confident rule.
+fn best_per_span(matcher: &Matcher, mut ms: Vec<RawMatch>) -> Vec<RawMatch> {
+    let rules = &matcher.rules.rules;
+    ms.sort_by(|a, b| {
+        (a.item, a.secret.start, a.secret.end)
+            .cmp(&(b.item, b.secret.start, b.secret.end))
+            .then_with(|| rules[b.rule].confidence.cmp(&rules[a.rule].confidence))
+            .then_with(|| a.rule.cmp(&b.rule))
+    });
+    ms.dedup_by(|a, b| a.item == b.item && a.secret == b.secret);
+    ms
+}
+
+/// Reads, verifies, indexes and matches one layer blob.
+fn scan_layer(
+    store: &Store,
+    lref: &crate::image::LayerRef,
+    matcher: &Matcher,
+    spool: &Spool,
+) -> LayerResult {
+    let mut r = LayerResult {
+        fs: LayerFs::default(),
+        matches: Vec::new(),
+        digest: None,
+        diff_id: None,
+        bytes: 0,
+        errors: Vec::new(),
+    };
+    let blob = match store.get(&lref.blob) {
+        Ok(b) => b,
+        Err(e) => {
+            r.errors.push((None, format!("{}: {e}", lref.blob)));
+            return r;
+        }
+    };
+    let opened = match open_layer(&blob, spool) {
+        Ok(o) => o,
+        Err(e) => {
+            r.errors.push((None, e.to_string()));
+            return r;
+        }
+    };
+    r.digest = Some(opened.digest.clone());
+    r.diff_id = Some(opened.diff_id.clone());
+    if let Some(e) = &opened.decode_error {
+        r.errors
+            .push((None, format!("{e}; scanned what was readable")));
+    }
+    if let Some(exp) = &lref.digest
+        && *exp != opened.digest
+    {
+        r.errors.push((
+            None,
+            format!(
+                "blob digest mismatch: expected {exp}, found {}",
+                opened.digest
+            ),
+        ));
+    }
+    if let Some(exp) = &lref.diff_id
+        && *exp != opened.diff_id
+        && opened.decode_error.is_none()
+    {
+        r.errors.push((
+            None,
+            format!("diff_id mismatch: expected {exp}, found {}", opened.diff_id),
+        ));
+    }
+    if let Some(size) = lref.size
+        && size != opened.stored_size
+    {
+        r.errors.push((
+            None,
+            format!(
+                "size mismatch: descriptor says {size} bytes, blob has {}",
+                opened.stored_size
+            ),
+        ));
+    }
+    let data = opened.tar.bytes();
+    r.bytes = data.len() as u64;
+    let index = index_tar(data);
+    if let Some(e) = index.error {
+        r.errors.push((None, e));
+    }
+    let entries = index.entries;
+    let mut item_entries = Vec::new();
+    let items: Vec<Item<'_>> = entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.kind == EntryKind::File && !e.data.is_empty() && !is_whiteout(&e.path))
+        .map(|(i, e)| {
+            item_entries.push(i);
+            Item {
+                range: e.data.clone(),
+                path: Some(e.path.as_slice()),
+            }
+        })
+        .collect();
+    match matcher.scan_items(data, &items) {
+        Ok(ms) => {
+            for m in best_per_span(matcher, ms) {
+                let e = &entries[item_entries[m.item]];
+                let bytes = &data[e.data.clone()];
+                let (line, column) = line_col(bytes, m.secret.start);
+                r.matches.push(LayerMatch {
+                    entry: item_entries[m.item],
+                    path: e.path.clone(),
+                    rule: m.rule,
+                    secret: bytes[m.secret.clone()].to_vec(),
+                    line,
+                    column,
+                    offset: m.secret.start as u64,
+                });
+            }
+        }
+        Err(e) => r.errors.push((None, e.to_string())),
+    }
+    r.fs = LayerFs::build(&entries);
+    r
+}

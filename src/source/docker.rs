@@ -1,0 +1,122 @@
+//! `docker save` archives: `manifest.json` lists each image's config and layers. The
+//! classic layout names them `<hex>.json` and `<id>/layer.tar`; Docker 25+ names them
+//! `blobs/sha256/<hex>` inside an OCI layout. The same reader serves both.
+
+use super::{Resolved, SourceIssue, Store, attach_config, read_json};
+use crate::error::{Error, Result};
+use crate::image::{Image, LayerRef, config_fields, platform_of};
+use oci_spec::image::ImageConfiguration;
+use serde::Deserialize;
+
+/// One element of `manifest.json`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SaveManifestEntry {
+    pub config: String,
+    #[serde(default)]
+    pub repo_tags: Option<Vec<String>>,
+    #[serde(default)]
+    pub layers: Vec<String>,
+}
+
+/// The digest a save-archive member name implies (`<hex>.json`, `blobs/sha256/<hex>`).
+fn implied_digest(name: &str) -> Option<String> {
+    let stem = name
+        .strip_prefix("blobs/sha256/")
+        .or_else(|| name.strip_suffix(".json"))?;
+    (stem.len() == 64 && stem.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| format!("sha256:{stem}"))
+}
+
+/// Whether a reference names a tag (`name` means `name:latest`).
+pub fn ref_matches(tag: &str, wanted: &str) -> bool {
+    let norm = |s: &str| {
+        let last = s.rsplit('/').next().unwrap_or(s);
+        if last.contains(':') || s.contains('@') {
+            s.to_string()
+        } else {
+            format!("{s}:latest")
+        }
+    };
+    norm(tag) == norm(wanted)
+        || norm(tag.trim_start_matches("docker.io/library/")) == norm(wanted)
+        || norm(tag.trim_start_matches("docker.io/")) == norm(wanted)
+}
+
+/// Lists the images of a docker save archive.
+pub fn images(store: &Store, label: &str, wanted: Option<&str>) -> Result<Resolved> {
+    if !store.contains("manifest.json") {
+        return Err(Error::Format(format!(
+            "{label}: no manifest.json: not a docker save archive{}",
+            if store.contains("oci-layout") {
+                " (it holds an OCI layout: use oci-archive:)"
+            } else {
+                ""
+            }
+        )));
+    }
+    let mut out = Resolved::default();
+    let (entries, _): (Vec<SaveManifestEntry>, _) =
+        read_json(store, "manifest.json", None, &mut out.issues)?;
+    if entries.is_empty() {
+        return Err(Error::Format(format!(
+            "{label}: manifest.json lists no images"
+        )));
+    }
+    let mut seen_configs = std::collections::HashSet::new();
+    for entry in entries {
+        let tags = entry.repo_tags.clone().unwrap_or_default();
+        if let Some(w) = wanted
+            && !tags.iter().any(|t| ref_matches(t, w))
+        {
+            continue;
+        }
+        if !seen_configs.insert(entry.config.clone()) {
+            continue;
+        }
+        let expected = implied_digest(&entry.config);
+        let (cfg, config_digest): (ImageConfiguration, String) =
+            match read_json(store, &entry.config, expected.as_deref(), &mut out.issues) {
+                Ok(v) => v,
+                Err(e) => {
+                    out.issues.push(SourceIssue {
+                        message: format!("{label}: config {}: {e}", entry.config),
+                    });
+                    continue;
+                }
+            };
+        let mut layers: Vec<LayerRef> = entry
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(index, name)| LayerRef {
+                index,
+                blob: name.clone(),
+                digest: name
+                    .strip_prefix("blobs/")
+                    .and_then(|_| implied_digest(name)),
+                diff_id: None,
+                media_type: None,
+                size: None,
+                created_by: None,
+            })
+            .collect();
+        attach_config(&mut layers, &cfg, label, &mut out.issues);
+        out.images.push(Image {
+            source: label.to_string(),
+            reference: tags.first().cloned(),
+            tags,
+            platform: platform_of(&cfg),
+            config_digest,
+            manifest_digest: None,
+            layers,
+            metadata: config_fields(&cfg),
+        });
+    }
+    if out.images.is_empty()
+        && let Some(w) = wanted
+    {
+        return Err(Error::Target(format!("{label}: no image tagged {w}")));
+    }
+    Ok(out)
+}

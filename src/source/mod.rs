@@ -1,0 +1,168 @@
+//! Sources: open an input and resolve it to [`Image`]s whose layers are blobs in a
+//! [`Store`]. docker save archives (classic and Docker 25+), OCI layout directories
+//! and OCI archives all end here; later stages never know which one it was.
+
+pub mod docker;
+pub mod oci;
+pub mod store;
+
+use crate::error::{Error, Result};
+use crate::image::Image;
+use crate::spool::Spool;
+use crate::target::{Target, Transport};
+use crate::util::sha256_digest;
+pub use store::{Blob, Store};
+
+/// A non-fatal problem found while resolving images (kept, reported, exit 2).
+#[derive(Clone, Debug)]
+pub struct SourceIssue {
+    pub message: String,
+}
+
+/// An opened input: where its blobs are and the images it holds.
+pub struct Opened {
+    pub store: Store,
+    pub images: Vec<Image>,
+    pub issues: Vec<SourceIssue>,
+    /// Manifests deliberately not scanned (e.g. build attestations), with the reason.
+    pub skipped: Vec<String>,
+}
+
+/// What a source reader found.
+#[derive(Default)]
+pub struct Resolved {
+    pub images: Vec<Image>,
+    pub issues: Vec<SourceIssue>,
+    pub skipped: Vec<String>,
+}
+
+/// Opens a target and lists its images.
+pub fn open(target: &Target, spool: &Spool) -> Result<Opened> {
+    let label = target.label();
+    match target.transport {
+        Transport::DockerArchive => {
+            let store = if target.path.is_dir() {
+                Store::dir(&target.path)
+            } else {
+                Store::tar(&target.path, spool)?
+            };
+            let r = docker::images(&store, &label, target.reference.as_deref())?;
+            Ok(Opened {
+                store,
+                images: r.images,
+                issues: r.issues,
+                skipped: r.skipped,
+            })
+        }
+        Transport::Oci | Transport::OciArchive => {
+            let store = if target.transport == Transport::Oci {
+                if !target.path.is_dir() {
+                    return Err(Error::Target(format!(
+                        "{}: not a directory (an OCI layout directory holds oci-layout and index.json)",
+                        target.path.display()
+                    )));
+                }
+                Store::dir(&target.path)
+            } else {
+                Store::tar(&target.path, spool)?
+            };
+            let r = oci::images(&store, &label, target.reference.as_deref())?;
+            Ok(Opened {
+                store,
+                images: r.images,
+                issues: r.issues,
+                skipped: r.skipped,
+            })
+        }
+        Transport::DockerDaemon => Err(Error::Target(format!(
+            "{label}: reading from a Docker daemon is not available in this build; export the image with `docker save -o image.tar {}` and scan docker-archive:image.tar",
+            target.reference.as_deref().unwrap_or("IMAGE")
+        ))),
+    }
+}
+
+/// Reads a JSON document from the store, checking its digest when one is expected.
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
+    store: &Store,
+    name: &str,
+    expected: Option<&str>,
+    issues: &mut Vec<SourceIssue>,
+) -> Result<(T, String)> {
+    let blob = store.get(name)?;
+    let found = sha256_digest(blob.bytes());
+    if let Some(exp) = expected
+        && exp != found
+    {
+        issues.push(SourceIssue {
+            message: Error::DigestMismatch {
+                what: name.to_string(),
+                expected: exp.to_string(),
+                found: found.clone(),
+            }
+            .to_string(),
+        });
+    }
+    let v = serde_json::from_slice(blob.bytes()).map_err(|e| Error::Json {
+        what: name.to_string(),
+        reason: e.to_string(),
+    })?;
+    Ok((v, found))
+}
+
+/// `blobs/<alg>/<hex>` for a digest, refusing anything that is not a plain digest.
+pub(crate) fn blob_path(digest: &str) -> Result<String> {
+    let (alg, hex) = digest
+        .split_once(':')
+        .ok_or_else(|| Error::InvalidDigest(digest.to_string()))?;
+    let ok_len = match alg {
+        "sha256" => hex.len() == 64,
+        "sha512" => hex.len() == 128,
+        _ => false,
+    };
+    if !ok_len
+        || !hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return Err(Error::InvalidDigest(digest.to_string()));
+    }
+    Ok(format!("blobs/{alg}/{hex}"))
+}
+
+/// Media types a layer descriptor may carry.
+pub(crate) const LAYER_MEDIA_TYPES: &[&str] = &[
+    "application/vnd.oci.image.layer.v1.tar",
+    "application/vnd.oci.image.layer.v1.tar+gzip",
+    "application/vnd.oci.image.layer.v1.tar+zstd",
+    "application/vnd.oci.image.layer.nondistributable.v1.tar",
+    "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+    "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+    "application/vnd.docker.image.rootfs.diff.tar",
+    "application/vnd.docker.image.rootfs.diff.tar.gzip",
+    "application/vnd.docker.image.rootfs.diff.tar.zstd",
+    "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+];
+
+/// Attaches history steps and expected diff_ids to layers, noting count mismatches.
+pub(crate) fn attach_config(
+    layers: &mut [crate::image::LayerRef],
+    cfg: &oci_spec::image::ImageConfiguration,
+    what: &str,
+    issues: &mut Vec<SourceIssue>,
+) {
+    let steps = crate::image::layer_steps(cfg);
+    let diff_ids = cfg.rootfs().diff_ids();
+    if diff_ids.len() != layers.len() {
+        issues.push(SourceIssue {
+            message: format!(
+                "{what}: config lists {} diff_ids but the manifest has {} layers",
+                diff_ids.len(),
+                layers.len()
+            ),
+        });
+    }
+    for (i, l) in layers.iter_mut().enumerate() {
+        l.diff_id = diff_ids.get(i).cloned();
+        l.created_by = steps.get(i).cloned().flatten();
+    }
+}

@@ -1,0 +1,225 @@
+//! A read-only store of named blobs: an image layout directory on disk, or a tar
+//! archive (docker save, OCI archive) mapped into memory and indexed by member path.
+//! Names are archive-internal keys; they are never joined onto a host path without
+//! validation, and a directory store only opens regular files inside its root.
+
+use crate::error::{Error, Result};
+use crate::spool::Spool;
+use crate::util::normalize_path;
+use memmap2::Mmap;
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Cursor;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Bytes of a blob: a range of a shared map, or owned bytes.
+#[derive(Clone, Debug)]
+pub struct Blob {
+    backing: Backing,
+    range: Range<usize>,
+}
+
+#[derive(Clone, Debug)]
+enum Backing {
+    Map(Arc<Mmap>),
+    Owned(Arc<Vec<u8>>),
+}
+
+impl Blob {
+    pub fn from_map(map: Arc<Mmap>, range: Range<usize>) -> Blob {
+        Blob {
+            backing: Backing::Map(map),
+            range,
+        }
+    }
+    pub fn from_vec(v: Vec<u8>) -> Blob {
+        let range = 0..v.len();
+        Blob {
+            backing: Backing::Owned(Arc::new(v)),
+            range,
+        }
+    }
+    pub fn bytes(&self) -> &[u8] {
+        match &self.backing {
+            Backing::Map(m) => &m[self.range.clone()],
+            Backing::Owned(v) => &v[self.range.clone()],
+        }
+    }
+    pub fn len(&self) -> usize {
+        self.range.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.range.is_empty()
+    }
+}
+
+/// Maps a whole file read-only. Empty files give an empty owned blob.
+pub fn map_file(path: &Path) -> Result<Blob> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    if len == 0 {
+        return Ok(Blob::from_vec(Vec::new()));
+    }
+    // SAFETY: the map is read-only. The file is either a spool file that only this
+    // process writes (and has finished writing), or an input the user handed us; if
+    // another process truncates an input while we read it, the OS may deliver SIGBUS,
+    // which is the same hazard every mmap-based reader (ripgrep included) accepts.
+    let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+    let n = map.len();
+    Ok(Blob::from_map(Arc::new(map), 0..n))
+}
+
+/// Where the blobs of an image input live.
+pub enum Store {
+    Dir { root: PathBuf },
+    Tar(TarStore),
+}
+
+/// An archive mapped once; members are ranges of the map.
+pub struct TarStore {
+    map: Blob,
+    members: HashMap<Vec<u8>, Member>,
+    /// The decompressed copy of a compressed archive, removed on drop.
+    _spool_file: Option<tempfile::NamedTempFile>,
+}
+
+enum Member {
+    File(Range<usize>),
+    Link(Vec<u8>),
+    Other,
+}
+
+impl Store {
+    /// Opens an image layout directory.
+    pub fn dir(root: &Path) -> Store {
+        Store::Dir {
+            root: root.to_path_buf(),
+        }
+    }
+
+    /// Maps a tar archive (gzip- or zstd-compressed archives are decompressed into the spool first).
+    pub fn tar(path: &Path, spool: &Spool) -> Result<Store> {
+        let raw = map_file(path)?;
+        let (map, spool_file) = match crate::layer::sniff(raw.bytes()) {
+            crate::layer::Compression::None => (raw, None),
+            c => {
+                let mut f = spool.file()?;
+                let res = crate::layer::decompress_into(c, raw.bytes(), f.as_file_mut());
+                if let Err(e) = res {
+                    return Err(Error::Format(format!("{}: {e}", path.display())));
+                }
+                let blob = map_file(f.path())?;
+                (blob, Some(f))
+            }
+        };
+        let members = index_archive(map.bytes()).map_err(|e| {
+            Error::Format(format!(
+                "{}: not a readable tar archive: {e}",
+                path.display()
+            ))
+        })?;
+        Ok(Store::Tar(TarStore {
+            map,
+            members,
+            _spool_file: spool_file,
+        }))
+    }
+
+    /// Whether a member exists (regular file or link to one).
+    pub fn contains(&self, name: &str) -> bool {
+        self.get(name).is_ok()
+    }
+
+    /// Reads a member by its archive-internal name.
+    pub fn get(&self, name: &str) -> Result<Blob> {
+        let key = normalize_path(name.as_bytes());
+        if key.is_empty() || name.split('/').any(|c| c == "..") {
+            return Err(Error::Format(format!(
+                "refusing path {name:?} outside the image"
+            )));
+        }
+        match self {
+            Store::Dir { root } => {
+                let rel = String::from_utf8_lossy(&key).into_owned();
+                let mut path = root.clone();
+                // Walk component by component: no symlinks, no escapes.
+                for comp in rel.split('/') {
+                    path.push(comp);
+                    let meta = std::fs::symlink_metadata(&path)
+                        .map_err(|_| Error::MissingBlob(name.to_string()))?;
+                    if meta.file_type().is_symlink() {
+                        return Err(Error::Format(format!(
+                            "{name}: is a symbolic link; not followed"
+                        )));
+                    }
+                }
+                let meta = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
+                if !meta.is_file() {
+                    return Err(Error::Format(format!("{name}: not a regular file")));
+                }
+                map_file(&path)
+            }
+            Store::Tar(t) => t.get(&key, name, 0),
+        }
+    }
+}
+
+impl TarStore {
+    fn get(&self, key: &[u8], name: &str, depth: usize) -> Result<Blob> {
+        match self.members.get(key) {
+            Some(Member::File(r)) => {
+                let base = self.map.range.start;
+                Ok(Blob {
+                    backing: self.map.backing.clone(),
+                    range: base + r.start..base + r.end,
+                })
+            }
+            Some(Member::Link(target)) if depth < 8 => self.get(target, name, depth + 1),
+            Some(Member::Link(_)) => Err(Error::Format(format!("{name}: too many links"))),
+            Some(Member::Other) => Err(Error::Format(format!("{name}: not a regular file"))),
+            None => Err(Error::MissingBlob(name.to_string())),
+        }
+    }
+}
+
+/// Indexes the members of an outer archive.
+fn index_archive(data: &[u8]) -> std::io::Result<HashMap<Vec<u8>, Member>> {
+    let mut ar = tar::Archive::new(Cursor::new(data));
+    let mut members = HashMap::new();
+    let mut any = false;
+    for e in ar.entries_with_seek()? {
+        let e = e?;
+        any = true;
+        let path = normalize_path(&e.path_bytes());
+        let start = e.raw_file_position() as usize;
+        let end = start.saturating_add(e.size() as usize);
+        let kind = e.header().entry_type();
+        let member = if kind.is_file() {
+            if end > data.len() {
+                return Err(std::io::Error::other(format!(
+                    "member {} is truncated",
+                    String::from_utf8_lossy(&path)
+                )));
+            }
+            Member::File(start..end)
+        } else if kind.is_symlink() || kind.is_hard_link() {
+            let target = e.link_name_bytes().unwrap_or_default();
+            let resolved = if kind.is_symlink() && !target.starts_with(b"/") {
+                let dir = crate::util::parent(&path).unwrap_or(b"");
+                normalize_path(&crate::util::join(dir, &target))
+            } else {
+                normalize_path(&target)
+            };
+            Member::Link(resolved)
+        } else {
+            Member::Other
+        };
+        members.insert(path, member);
+    }
+    if !any && !data.is_empty() && data.iter().any(|&b| b != 0) {
+        return Err(std::io::Error::other("no tar members"));
+    }
+    Ok(members)
+}

@@ -1,0 +1,208 @@
+//! Targets: parses `docker-archive:PATH[:REF]`, `oci:DIR[:REF]`, `oci-archive:PATH[:REF]`,
+//! `docker-daemon:REF`, or a bare path (detected by content) / image reference.
+
+use crate::error::{Error, Result};
+use crate::layer::{Compression, sniff};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// How an input is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    DockerArchive,
+    Oci,
+    OciArchive,
+    DockerDaemon,
+}
+
+impl Transport {
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::DockerArchive => "docker-archive",
+            Transport::Oci => "oci",
+            Transport::OciArchive => "oci-archive",
+            Transport::DockerDaemon => "docker-daemon",
+        }
+    }
+}
+
+/// A parsed target.
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub transport: Transport,
+    pub path: PathBuf,
+    /// The image reference or OCI ref name selecting one image, if given.
+    pub reference: Option<String>,
+    /// What the user typed.
+    pub raw: String,
+}
+
+impl Target {
+    /// The name used for the image in findings and errors: `transport:path`.
+    pub fn label(&self) -> String {
+        match self.transport {
+            Transport::DockerDaemon => {
+                format!("docker-daemon:{}", self.reference.as_deref().unwrap_or(""))
+            }
+            t => format!("{}:{}", t.name(), self.path.display()),
+        }
+    }
+}
+
+/// Splits `PATH[:REF]`: the whole string if it exists as a path, else at the last `:`
+/// whose left side exists.
+fn split_path_ref(rest: &str) -> (PathBuf, Option<String>) {
+    if Path::new(rest).exists() {
+        return (PathBuf::from(rest), None);
+    }
+    if let Some((p, r)) = rest.rsplit_once(':')
+        && Path::new(p).exists()
+        && !r.is_empty()
+    {
+        return (PathBuf::from(p), Some(r.to_string()));
+    }
+    (PathBuf::from(rest), None)
+}
+
+/// Parses a target string.
+pub fn parse(raw: &str) -> Result<Target> {
+    let mk = |transport, path, reference| Target {
+        transport,
+        path,
+        reference,
+        raw: raw.to_string(),
+    };
+    for (prefix, t) in [
+        ("docker-archive:", Transport::DockerArchive),
+        ("oci-archive:", Transport::OciArchive),
+        ("oci:", Transport::Oci),
+    ] {
+        if let Some(rest) = raw.strip_prefix(prefix) {
+            let (path, reference) = split_path_ref(rest);
+            if !path.exists() {
+                return Err(Error::Target(format!(
+                    "{raw}: {}: no such file or directory",
+                    path.display()
+                )));
+            }
+            return Ok(mk(t, path, reference));
+        }
+    }
+    if let Some(rest) = raw.strip_prefix("docker-daemon:") {
+        return Ok(mk(
+            Transport::DockerDaemon,
+            PathBuf::new(),
+            Some(rest.to_string()),
+        ));
+    }
+    let path = Path::new(raw);
+    if path.exists() {
+        return Ok(mk(detect(path)?, path.to_path_buf(), None));
+    }
+    if looks_like_path(raw) {
+        return Err(Error::Target(format!("{raw}: no such file or directory")));
+    }
+    Ok(mk(
+        Transport::DockerDaemon,
+        PathBuf::new(),
+        Some(raw.to_string()),
+    ))
+}
+
+fn looks_like_path(s: &str) -> bool {
+    s.starts_with('/')
+        || s.starts_with('.')
+        || s.ends_with(".tar")
+        || s.ends_with(".tar.gz")
+        || s.ends_with(".tgz")
+        || s.ends_with(".tar.zst")
+        || s.contains(std::path::MAIN_SEPARATOR) && s.contains('.') && !s.contains(':')
+}
+
+/// Detects the transport of an existing path from its content.
+pub fn detect(path: &Path) -> Result<Transport> {
+    if path.is_dir() {
+        if path.join("manifest.json").is_file() {
+            return Ok(Transport::DockerArchive);
+        }
+        if path.join("oci-layout").is_file() || path.join("index.json").is_file() {
+            return Ok(Transport::Oci);
+        }
+        return Err(Error::Target(format!(
+            "{}: a directory that is neither an OCI layout (oci-layout, index.json) nor an extracted docker save (manifest.json)",
+            path.display()
+        )));
+    }
+    let names = tar_member_names(path)?;
+    let has = |n: &str| names.iter().any(|m| m == n);
+    if has("manifest.json") {
+        Ok(Transport::DockerArchive)
+    } else if has("oci-layout") || has("index.json") {
+        Ok(Transport::OciArchive)
+    } else {
+        Err(Error::Target(format!(
+            "{}: not a container image archive (no manifest.json, oci-layout or index.json at its top level)",
+            path.display()
+        )))
+    }
+}
+
+/// Top-level member names of a (possibly gzip/zstd-compressed) tar, read as a stream.
+fn tar_member_names(path: &Path) -> Result<Vec<String>> {
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut magic = [0u8; 4];
+    let n = f.read(&mut magic).map_err(|e| Error::io(path, e))?;
+    drop(f);
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let reader: Box<dyn Read> = match sniff(&magic[..n]) {
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(
+            f,
+        ))),
+        Compression::Zstd => {
+            Box::new(zstd::stream::read::Decoder::new(f).map_err(|e| Error::io(path, e))?)
+        }
+        Compression::None => Box::new(std::io::BufReader::new(f)),
+    };
+    let mut ar = tar::Archive::new(reader);
+    let mut names = Vec::new();
+    let not_tar =
+        |e: std::io::Error| Error::Target(format!("{}: not a tar archive: {e}", path.display()));
+    for e in ar.entries().map_err(not_tar)? {
+        let e = e.map_err(not_tar)?;
+        let p = crate::util::normalize_path(&e.path_bytes());
+        if !p.contains(&b'/') {
+            names.push(String::from_utf8_lossy(&p).into_owned());
+        }
+        if names.iter().any(|n| n == "manifest.json") {
+            break;
+        }
+    }
+    Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn daemon_and_refs() {
+        let t = parse("docker-daemon:alpine:3.19").unwrap();
+        assert_eq!(t.transport, Transport::DockerDaemon);
+        assert_eq!(t.reference.as_deref(), Some("alpine:3.19"));
+        let t = parse("corp/app:1.2").unwrap();
+        assert_eq!(t.transport, Transport::DockerDaemon);
+        assert!(parse("./missing.tar").is_err());
+        assert!(parse("docker-archive:/nonexistent/x.tar").is_err());
+    }
+
+    #[test]
+    fn path_with_ref_suffix() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().display().to_string();
+        let t = parse(&format!("oci:{p}:v1")).unwrap();
+        assert_eq!(t.path, dir.path());
+        assert_eq!(t.reference.as_deref(), Some("v1"));
+        let t = parse(&format!("oci:{p}")).unwrap();
+        assert_eq!(t.reference, None);
+    }
+}

@@ -1,0 +1,195 @@
+//! Small helpers shared by several stages: hashing, path normalisation, text positions.
+
+use sha2::{Digest as _, Sha256};
+use std::io::{self, Read, Write};
+
+/// `sha256:<hex>` of a byte slice.
+pub fn sha256_digest(data: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(data)))
+}
+
+/// A reader that hashes everything read through it.
+pub struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+    count: u64,
+}
+
+impl<R: Read> HashingReader<R> {
+    pub fn new(inner: R) -> Self {
+        Self {
+            inner,
+            hasher: Sha256::new(),
+            count: 0,
+        }
+    }
+    /// The digest and byte count of what has been read so far.
+    pub fn finish(self) -> (String, u64) {
+        (
+            format!("sha256:{}", hex::encode(self.hasher.finalize())),
+            self.count,
+        )
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+/// A writer that hashes everything written through it.
+pub struct HashingWriter<W> {
+    inner: W,
+    hasher: Sha256,
+    count: u64,
+}
+
+impl<W: Write> HashingWriter<W> {
+    pub fn new(inner: W) -> Self {
+        Self {
+            inner,
+            hasher: Sha256::new(),
+            count: 0,
+        }
+    }
+    pub fn finish(self) -> (W, String, u64) {
+        (
+            self.inner,
+            format!("sha256:{}", hex::encode(self.hasher.finalize())),
+            self.count,
+        )
+    }
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.count += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Normalises a path found inside an image or archive: no leading `/` or `./`, no
+/// empty or `.` components, `..` resolved lexically and never above the root, no
+/// trailing `/`. The result is a key, never a host path.
+pub fn normalize_path(raw: &[u8]) -> Vec<u8> {
+    let mut parts: Vec<&[u8]> = Vec::new();
+    for comp in raw.split(|&b| b == b'/') {
+        match comp {
+            b"" | b"." => {}
+            b".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    parts.join(&b'/')
+}
+
+/// The parent directory of a normalised path (`""` is the root).
+pub fn parent(path: &[u8]) -> Option<&[u8]> {
+    if path.is_empty() {
+        return None;
+    }
+    Some(match path.iter().rposition(|&b| b == b'/') {
+        Some(i) => &path[..i],
+        None => b"",
+    })
+}
+
+/// The last component of a normalised path.
+pub fn file_name(path: &[u8]) -> &[u8] {
+    match path.iter().rposition(|&b| b == b'/') {
+        Some(i) => &path[i + 1..],
+        None => path,
+    }
+}
+
+/// Joins a directory and a name (both normalised).
+pub fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
+    if dir.is_empty() {
+        name.to_vec()
+    } else {
+        let mut v = Vec::with_capacity(dir.len() + 1 + name.len());
+        v.extend_from_slice(dir);
+        v.push(b'/');
+        v.extend_from_slice(name);
+        v
+    }
+}
+
+/// 1-based line and column (in bytes) of `offset` in `data`.
+pub fn line_col(data: &[u8], offset: usize) -> (u64, u64) {
+    let before = &data[..offset.min(data.len())];
+    let line = 1 + before.iter().filter(|&&b| b == b'\n').count() as u64;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    (line, (offset - line_start) as u64 + 1)
+}
+
+/// A lossless-enough display form of a byte path: UTF-8 as is, other bytes as `\xNN`.
+pub fn display_bytes(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
+/// Shortens a digest for display: `sha256:` plus the first 12 hex digits.
+pub fn short_digest(d: &str) -> String {
+    match d.split_once(':') {
+        Some((alg, hex)) if hex.len() > 12 => format!("{alg}:{}", &hex[..12]),
+        _ => d.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize() {
+        assert_eq!(normalize_path(b"./a//b/./c/"), b"a/b/c");
+        assert_eq!(normalize_path(b"/etc/passwd"), b"etc/passwd");
+        assert_eq!(normalize_path(b"../../x"), b"x");
+        assert_eq!(normalize_path(b"a/../../b"), b"b");
+        assert_eq!(normalize_path(b"./"), b"");
+    }
+
+    #[test]
+    fn parents_and_names() {
+        assert_eq!(parent(b"a/b/c"), Some(&b"a/b"[..]));
+        assert_eq!(parent(b"a"), Some(&b""[..]));
+        assert_eq!(parent(b""), None);
+        assert_eq!(file_name(b"a/b/.wh.c"), b".wh.c");
+        assert_eq!(join(b"", b"x"), b"x");
+        assert_eq!(join(b"a", b"x"), b"a/x");
+    }
+
+    #[test]
+    fn positions() {
+        let d = b"ab\ncd\nxyz";
+        assert_eq!(line_col(d, 0), (1, 1));
+        assert_eq!(line_col(d, 4), (2, 2));
+        assert_eq!(line_col(d, 6), (3, 1));
+    }
+
+    #[test]
+    fn display_non_utf8() {
+        assert_eq!(display_bytes(b"a\xffb"), "a\\xffb");
+    }
+}

@@ -1,0 +1,245 @@
+//! Bad inputs: each gets a one-line error naming the image (and layer and path where
+//! they apply), exit code 2, no panic; whatever could be read is still reported.
+
+use crate::fixture::{self, Form};
+use crate::support::*;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// Asserts exit 2, no panic, and that every stderr line is one `layerhound: error:` line.
+fn assert_clean_failure(out: &std::process::Output, must_contain: &[&str]) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.trim().is_empty(), "an error must be printed");
+    for line in stderr.lines() {
+        assert!(
+            line.starts_with("layerhound: error: "),
+            "unexpected stderr line: {line}"
+        );
+    }
+    for m in must_contain {
+        assert!(stderr.contains(m), "stderr lacks {m:?}: {stderr}");
+    }
+}
+
+fn oci_dir(dir: &Path) -> (PathBuf, Vec<fixture::BuiltImage>) {
+    let p = dir.join("oci");
+    let built = fixture::write(Form::OciDir, &[reference_image()], &p).unwrap();
+    (p, built)
+}
+
+fn blob(dir: &Path, digest: &str) -> PathBuf {
+    dir.join("blobs/sha256")
+        .join(digest.trim_start_matches("sha256:"))
+}
+
+/// Unpacks a tar archive into a directory (for editing a docker save's members).
+fn unpack(tar_path: &Path, dir: &Path) {
+    let f = fs::File::open(tar_path).unwrap();
+    tar::Archive::new(f).unpack(dir).unwrap();
+}
+
+fn json_scan(target: &str) -> (std::process::Output, serde_json::Value) {
+    let out = run(&["scan", "--format", "json", "--quiet", target]);
+    let v = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out, v)
+}
+
+#[test]
+fn not_a_tar() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("junk.tar");
+    fs::write(&p, vec![0x42u8; 4096]).unwrap();
+    let out = run(&["scan", p.to_str().unwrap()]);
+    assert_clean_failure(&out, &["junk.tar", "not a tar archive"]);
+    let out = run(&["scan", &format!("docker-archive:{}", p.display())]);
+    assert_clean_failure(&out, &["junk.tar"]);
+}
+
+#[test]
+fn truncated_outer_tar() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("t.tar");
+    fixture::write(Form::DockerOci, &[reference_image()], &p).unwrap();
+    let len = fs::metadata(&p).unwrap().len();
+    let f = fs::OpenOptions::new().write(true).open(&p).unwrap();
+    f.set_len(len / 3).unwrap();
+    let out = run(&["scan", &format!("docker-archive:{}", p.display())]);
+    assert_clean_failure(&out, &["t.tar"]);
+}
+
+#[test]
+fn truncated_gzip_layer_keeps_other_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let (p, built) = oci_dir(dir.path());
+    // Layer 3 is gzip and holds the present GitHub token; cut it in half.
+    let b = blob(&p, &built[0].layers[3].digest);
+    let len = fs::metadata(&b).unwrap().len();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&b)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+    let (out, r) = json_scan(&format!("oci:{}", p.display()));
+    let short = &built[0].layers[3].digest[..19];
+    assert_clean_failure(&out, &["layer 3", short, "gzip stream"]);
+    // Findings from the intact layers are still reported.
+    assert_eq!(find(&r, RULE_AWS_KEY_ID, "app/.env")["status"], "deleted");
+    assert_eq!(
+        find(&r, RULE_NPM, "root/.npmrc")["location"]["layer_index"],
+        1
+    );
+}
+
+#[test]
+fn missing_blob_names_the_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let (p, built) = oci_dir(dir.path());
+    fs::remove_file(blob(&p, &built[0].layers[1].digest)).unwrap();
+    let (out, r) = json_scan(&format!("oci:{}", p.display()));
+    assert_clean_failure(&out, &["layer 1", "missing blob"]);
+    assert_eq!(
+        find(&r, RULE_GITHUB_PAT, "srv/token.txt")["status"],
+        "present"
+    );
+}
+
+#[test]
+fn digest_mismatch_is_reported_and_the_layer_still_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    let (p, built) = oci_dir(dir.path());
+    // Layer 2 is a plain tar: flip one byte of the PEM body (same length).
+    let b = blob(&p, &built[0].layers[2].digest);
+    let mut data = fs::read(&b).unwrap();
+    let at = data.windows(4).position(|w| w == b"ckmb").unwrap();
+    data[at] = b'X';
+    fs::write(&b, data).unwrap();
+    let (out, r) = json_scan(&format!("oci:{}", p.display()));
+    assert_clean_failure(&out, &["layer 2", "digest mismatch", "diff_id mismatch"]);
+    assert_eq!(find(&r, RULE_PEM, "opt/cfg/key.pem")["status"], "opaque");
+    assert!(r["summary"]["errors"].as_array().unwrap().len() >= 2);
+}
+
+#[test]
+fn missing_and_invalid_index_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let (p, _) = oci_dir(dir.path());
+    let idx = p.join("index.json");
+    let good = fs::read(&idx).unwrap();
+    fs::write(&idx, b"{ not json").unwrap();
+    let out = run(&["scan", &format!("oci:{}", p.display())]);
+    assert_clean_failure(&out, &["index.json", "invalid JSON"]);
+    fs::remove_file(&idx).unwrap();
+    let out = run(&["scan", &format!("oci:{}", p.display())]);
+    assert_clean_failure(&out, &["no index.json"]);
+    // Unknown media type on the index descriptor.
+    let text = String::from_utf8(good).unwrap().replace(
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.example.thing",
+    );
+    fs::write(&idx, text).unwrap();
+    let out = run(&["scan", &format!("oci:{}", p.display())]);
+    assert_clean_failure(
+        &out,
+        &["unknown media type", "application/vnd.example.thing"],
+    );
+}
+
+#[test]
+fn missing_and_invalid_manifest_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let tarp = dir.path().join("save.tar");
+    fixture::write(Form::DockerClassic, &[reference_image()], &tarp).unwrap();
+    let d = dir.path().join("unpacked");
+    unpack(&tarp, &d);
+    let m = d.join("manifest.json");
+    let good = fs::read_to_string(&m).unwrap();
+    // An extracted docker save directory scans like the archive.
+    let (code, _, stderr) = scan_json(d.to_str().unwrap(), &[]);
+    assert_eq!(code, 1, "{stderr}");
+    fs::write(&m, "[{\"Config\": 7}]").unwrap();
+    let out = run(&["scan", &format!("docker-archive:{}", d.display())]);
+    assert_clean_failure(&out, &["manifest.json", "invalid JSON"]);
+    fs::remove_file(&m).unwrap();
+    let out = run(&["scan", &format!("docker-archive:{}", d.display())]);
+    assert_clean_failure(&out, &["no manifest.json"]);
+    // A layer path that tries to leave the archive.
+    fs::write(
+        &m,
+        good.replacen("/layer.tar\"", "/../../../../etc/passwd\"", 1),
+    )
+    .unwrap();
+    let (out, _) = json_scan(&format!("docker-archive:{}", d.display()));
+    assert_clean_failure(&out, &["layer 0", "outside the image"]);
+}
+
+#[test]
+fn unknown_layer_media_type_is_an_error_but_scanned_by_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let tarp = dir.path().join("o.tar");
+    let built = fixture::write(Form::OciArchive, &[reference_image()], &tarp).unwrap();
+    let d = dir.path().join("o");
+    unpack(&tarp, &d);
+    // Rewrite the manifest with an unknown layer media type and re-point index.json at it.
+    let mpath = blob(&d, &built[0].manifest_digest);
+    let manifest = fs::read_to_string(&mpath).unwrap().replacen(
+        "application/vnd.oci.image.layer.v1.tar+gzip",
+        "application/x-mystery",
+        1,
+    );
+    let digest = fixture::sha256_digest(manifest.as_bytes());
+    fs::write(blob(&d, &digest), &manifest).unwrap();
+    let idx = fs::read_to_string(d.join("index.json"))
+        .unwrap()
+        .replace(&built[0].manifest_digest, &digest)
+        .replace(
+            &format!("\"size\":{}", fs::metadata(&mpath).unwrap().len()),
+            &format!("\"size\":{}", manifest.len()),
+        );
+    fs::write(d.join("index.json"), idx).unwrap();
+    let (out, r) = json_scan(&format!("oci:{}", d.display()));
+    assert_clean_failure(
+        &out,
+        &["layer 0", "unknown media type", "application/x-mystery"],
+    );
+    assert_eq!(find(&r, RULE_AWS_KEY_ID, "app/.env")["status"], "deleted");
+}
+
+#[test]
+fn daemon_targets_get_a_clear_message() {
+    let out = run(&["scan", "docker-daemon:corp/app:1.2"]);
+    assert_clean_failure(&out, &["docker-daemon:corp/app:1.2", "docker save"]);
+    let out = run(&["scan", "corp/app:1.2"]);
+    assert_clean_failure(&out, &["docker-daemon:corp/app:1.2"]);
+    let out = run(&["scan", "./nope.tar"]);
+    assert_clean_failure(&out, &["nope.tar", "no such file"]);
+}
+
+#[test]
+fn nothing_is_written_outside_the_spool_and_the_spool_is_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("c.tar.gz");
+    fixture::write(Form::DockerClassicGzip, &[reference_image()], &p).unwrap();
+    let spool = dir.path().join("spool");
+    fs::create_dir(&spool).unwrap();
+    let out = run(&[
+        "scan",
+        "--quiet",
+        "--spool-dir",
+        spool.to_str().unwrap(),
+        p.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        fs::read_dir(&spool).unwrap().count(),
+        0,
+        "spool left behind"
+    );
+    let names: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+}
