@@ -4,6 +4,8 @@
 //! `cargo run --example demo_image -- OUT.tar [FORM]` where FORM is one of
 //! docker-classic (default), docker-oci, oci-dir, oci-archive.
 
+#![allow(clippy::unwrap_used)] // a demo tool fails by panicking
+
 #[path = "../tests/integration/fixture.rs"]
 mod fixture;
 #[allow(dead_code)]

@@ -238,7 +238,10 @@ mod tests {
         );
         // same path twice in one layer: the last wins
         let twice = vec![file("a"), file("a")];
-        assert_eq!(st(&[twice.clone()], 0, 0), (Status::Overwritten, Some(0)));
+        assert_eq!(
+            st(std::slice::from_ref(&twice), 0, 0),
+            (Status::Overwritten, Some(0))
+        );
         assert_eq!(st(&[twice], 0, 1), (Status::Present, None));
         // a later dir entry over an ancestor does not hide the file
         assert_eq!(

@@ -127,6 +127,8 @@ struct LayerResult {
 
 struct Job {
     target: usize,
+    /// Stored size of the blob (0 when it cannot be opened).
+    size: u64,
     /// The first image/layer using it, for error context and expectations.
     image: usize,
     layer: usize,
@@ -217,6 +219,7 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
             job_of.entry((*ti, l.blob.clone())).or_insert_with(|| {
                 jobs.push(Job {
                     target: *ti,
+                    size: stores[*ti].get(&l.blob).map_or(0, |b| b.len() as u64),
                     image: ii,
                     layer: l.index,
                 });
@@ -225,15 +228,22 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
         }
     }
 
-    let bar = progress_bar(opts.progress, jobs.len());
+    let bar = progress_bar(opts.progress, jobs.iter().map(|j| j.size).sum());
     let results: Vec<LayerResult> = jobs
         .par_iter()
         .map(|job| {
             let img = &images[job.image].1;
             let lref = &img.layers[job.layer];
+            if let Some(b) = &bar {
+                b.set_message(format!(
+                    "layer {} of {}",
+                    lref.index,
+                    img.reference.as_deref().unwrap_or(&img.source)
+                ));
+            }
             let r = scan_layer(&stores[job.target], lref, matcher, &spool);
             if let Some(b) = &bar {
-                b.inc(1);
+                b.inc(job.size);
             }
             r
         })
@@ -407,17 +417,19 @@ fn platform_matches(have: &str, want: &str) -> bool {
     w.iter().enumerate().all(|(i, part)| h.get(i) == Some(part))
 }
 
-fn progress_bar(enabled: bool, n: usize) -> Option<indicatif::ProgressBar> {
-    if !enabled || n == 0 {
+/// A bar on stderr: stored layer bytes done of total, and the layer being read.
+fn progress_bar(enabled: bool, total: u64) -> Option<indicatif::ProgressBar> {
+    if !enabled || total == 0 {
         return None;
     }
-    let b = indicatif::ProgressBar::new(n as u64);
+    let b = indicatif::ProgressBar::new(total);
     b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
     if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{spinner} scanning layers {pos}/{len} [{elapsed_precise}] {wide_bar}",
+        "{spinner} {bytes}/{total_bytes} [{elapsed_precise}] {wide_bar} {msg}",
     ) {
         b.set_style(style);
     }
+    b.enable_steady_tick(std::time::Duration::from_millis(120));
     Some(b)
 }
 

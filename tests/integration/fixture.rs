@@ -88,9 +88,23 @@ pub enum Entry {
     Opaque {
         dir: String,
     },
+    /// Regular file whose name is carried by a PAX `path` record (ustar header,
+    /// with a truncated name in the header itself).
+    PaxFile {
+        path: String,
+        data: Vec<u8>,
+    },
 }
 
 impl Entry {
+    /// Regular file named through a PAX extended header.
+    pub fn pax_file(path: &str, data: impl AsRef<[u8]>) -> Entry {
+        Entry::PaxFile {
+            path: path.to_string(),
+            data: data.as_ref().to_vec(),
+        }
+    }
+
     /// Regular file, mode 0o644.
     pub fn file(path: &str, data: impl AsRef<[u8]>) -> Entry {
         Entry::file_mode(path, data, 0o644)
@@ -487,6 +501,20 @@ fn layer_tar(entries: &[Entry]) -> io::Result<Vec<u8>> {
                     format!("{d}/.wh..wh..opq")
                 };
                 append_raw(&mut b, tar::EntryType::Regular, &p, None, 0o644, &[])?
+            }
+            Entry::PaxFile { path, data } => {
+                b.append_pax_extensions([("path", path.as_bytes())])?;
+                let mut h = tar::Header::new_ustar();
+                let short = &path.as_bytes()[..path.len().min(99)];
+                h.as_old_mut().name[..short.len()].copy_from_slice(short);
+                h.set_entry_type(tar::EntryType::Regular);
+                h.set_mode(0o644);
+                h.set_uid(0);
+                h.set_gid(0);
+                h.set_mtime(MTIME);
+                h.set_size(data.len() as u64);
+                h.set_cksum();
+                b.append(&h, &data[..])?
             }
         }
     }

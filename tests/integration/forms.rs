@@ -283,12 +283,14 @@ fn oci_ref_selects_one_image() {
 #[test]
 fn same_path_twice_in_one_layer_last_wins_and_long_names_work() {
     let long = format!("{}/deep.env", "d".repeat(150));
+    let pax = format!("{}/pax.env", "p".repeat(140));
     let img = Image::new("corp/dup:1").step(
         "COPY . /",
         Layer::new(vec![
             Entry::file("a.env", format!("AWS_ACCESS_KEY_ID={AWS_KEY_ID}\n")),
             Entry::file("a.env", "clean\n"),
             Entry::file(&long, format!("token={GITHUB_PAT}\n")),
+            Entry::pax_file(&pax, format!("\n\nkey={AWS_KEY_ID}\n")),
         ]),
     );
     let dir = tempfile::tempdir().unwrap();
@@ -299,6 +301,9 @@ fn same_path_twice_in_one_layer_last_wins_and_long_names_work() {
     assert_eq!(aws["status"], "overwritten");
     assert_eq!(aws["removed_by"]["layer_index"], 0);
     assert_eq!(find(&r, RULE_GITHUB_PAT, &long)["status"], "present");
+    let p = find(&r, RULE_AWS_KEY_ID, &pax);
+    assert_eq!(p["status"], "present");
+    assert_eq!(p["location"]["line"], 3);
 }
 
 #[test]
@@ -321,4 +326,39 @@ fn buildkit_history_and_labels_are_scanned_as_metadata() {
         find(&r, RULE_NPM, "history[0].created_by")["status"],
         "metadata"
     );
+}
+
+#[test]
+fn classic_save_with_a_layer_at_two_chain_positions_follows_the_archive_symlink() {
+    // Docker before 25 writes the second copy of such a layer as a symlink inside the archive.
+    let shared = Layer::new(vec![Entry::file(
+        "srv/token.txt",
+        format!("token: {GITHUB_PAT}\n"),
+    )]);
+    let a = Image::new("corp/a:1").step("COPY token /srv/", shared.clone());
+    let b = Image::new("corp/b:1")
+        .step(
+            "COPY base /",
+            Layer::new(vec![Entry::file("etc/motd", "hi\n")]),
+        )
+        .step("COPY token /srv/", shared);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.tar");
+    fixture::write(Form::DockerClassic, &[a, b], &path).unwrap();
+    let listing = tar::Archive::new(std::fs::File::open(&path).unwrap())
+        .entries()
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().header().entry_type().is_symlink())
+        .count();
+    assert_eq!(listing, 1, "the fixture must write a symlinked layer.tar");
+    let (code, r, stderr) = scan_json(path.to_str().unwrap(), &[]);
+    assert_eq!(code, 1, "{stderr}");
+    let refs: Vec<&str> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["ref"].as_str().unwrap())
+        .collect();
+    assert_eq!(refs, ["corp/a:1", "corp/b:1"]);
+    assert_eq!(r["findings"][1]["location"]["layer_index"], 1);
 }

@@ -1,6 +1,8 @@
 //! End-to-end tests: every test runs the real `layerhound` binary on images built in
 //! code by the fixture builder. One test binary, several modules.
 
+#![allow(clippy::unwrap_used)] // test helpers fail by panicking
+
 mod bad_inputs;
 mod cli;
 mod fixture;

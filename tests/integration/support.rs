@@ -65,6 +65,6 @@ pub fn find<'a>(report: &'a Value, rule: &str, path_or_field: &str) -> &'a Value
 
 pub const RULE_AWS_KEY_ID: &str = "aws-access-key-id";
 pub const RULE_GITHUB_PAT: &str = "github-pat";
-pub const RULE_GITHUB_APP: &str = "github-app-token";
+pub const RULE_GITHUB_APP: &str = "github-app-installation-token";
 pub const RULE_NPM: &str = "npm-access-token";
-pub const RULE_PEM: &str = "private-key";
+pub const RULE_PEM: &str = "private-key-rsa";
