@@ -243,3 +243,94 @@ fn nothing_is_written_outside_the_spool_and_the_spool_is_removed() {
         .collect();
     assert_eq!(names.len(), 2, "{names:?}");
 }
+
+#[test]
+fn traversal_and_absolute_entry_names_stay_inside_the_image() {
+    let img = fixture::Image::new("corp/evil:1").step(
+        "COPY . /",
+        fixture::Layer::new(vec![
+            fixture::Entry::file(
+                "../../../../tmp/layerhound-escape.env",
+                format!("AWS_ACCESS_KEY_ID={AWS_KEY_ID}\n"),
+            ),
+            fixture::Entry::file("/etc/abs.env", format!("token={GITHUB_PAT}\n")),
+            fixture::Entry::symlink("etc/link", "../../../../root"),
+        ]),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("evil.tar");
+    fixture::write(Form::OciArchive, &[img], &p).unwrap();
+    let (code, r, stderr) = scan_json(p.to_str().unwrap(), &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        find(&r, RULE_AWS_KEY_ID, "tmp/layerhound-escape.env")["status"],
+        "present"
+    );
+    assert_eq!(
+        find(&r, RULE_GITHUB_PAT, "etc/abs.env")["status"],
+        "present"
+    );
+    assert!(!Path::new("/tmp/layerhound-escape.env").exists());
+}
+
+#[test]
+fn sigterm_mid_scan_removes_the_spool() {
+    use std::process::{Command, Stdio};
+    // A zstd layer that inflates to 768 MiB keeps the scan busy long enough to signal it.
+    let big = vec![b'a'; 768 << 20];
+    let img = fixture::Image::new("corp/big:1").step(
+        "COPY big /",
+        fixture::Layer::new(vec![fixture::Entry::file("big.txt", big)]).zstd(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("big.tar");
+    fixture::write(Form::OciArchive, &[img], &p).unwrap();
+    let spool = dir.path().join("spool");
+    fs::create_dir(&spool).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_layerhound"))
+        .args([
+            "scan",
+            "--quiet",
+            "--spool-dir",
+            spool.to_str().unwrap(),
+            p.to_str().unwrap(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until a layer spool file exists, then signal.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let spooling = loop {
+        let busy = fs::read_dir(&spool)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .any(|d| {
+                fs::read_dir(d.path())
+                    .map(|mut r| r.next().is_some())
+                    .unwrap_or(false)
+            });
+        if busy || std::time::Instant::now() > deadline || child.try_wait().unwrap().is_some() {
+            break busy;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    };
+    assert!(spooling, "the scan never spooled a layer");
+    let st = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        fs::read_dir(&spool).unwrap().count(),
+        0,
+        "spool left behind after SIGTERM"
+    );
+}
