@@ -76,6 +76,13 @@ struct ScanArgs {
     /// Directory for the private spool (decompressed layers); default: the system temp dir.
     #[arg(long, value_name = "DIR", env = "LAYERHOUND_SPOOL_DIR")]
     spool_dir: Option<PathBuf>,
+    /// Cache directory (compiled rule database); default: $LAYERHOUND_CACHE_DIR,
+    /// else $XDG_CACHE_HOME/layerhound, else ~/.cache/layerhound.
+    #[arg(long = "cache", value_name = "DIR")]
+    cache: Option<PathBuf>,
+    /// Use and write no cache.
+    #[arg(long, conflicts_with = "cache")]
+    no_cache: bool,
     /// No progress bar and no messages besides the report and errors.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -185,7 +192,14 @@ fn run_scan(args: ScanArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(&e.to_string()),
     };
-    let matcher = match Matcher::new(set) {
+    let cache_dir = if args.no_cache {
+        None
+    } else {
+        args.cache
+            .clone()
+            .or_else(layerhound::matcher::cache::default_dir)
+    };
+    let matcher = match Matcher::with_cache(set, cache_dir.as_deref()) {
         Ok(m) => m,
         Err(e) => return fail(&e.to_string()),
     };

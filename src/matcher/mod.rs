@@ -7,12 +7,15 @@
 //! chunks of many small files per Hyperscan call, chunks in parallel, with one
 //! scratch space per worker.
 
+pub mod cache;
+
 use crate::error::{Error, Result};
 use crate::rules::{Rule, RuleSet, filters};
 use hyperscan::Block;
 use hyperscan::prelude::*;
 use rayon::prelude::*;
 use std::ops::Range;
+use std::path::Path;
 use std::sync::Mutex;
 
 /// How much data one Hyperscan call takes at most when batching small entries.
@@ -67,62 +70,34 @@ impl Matcher {
     /// prefilter pattern, and failing that is matched by its regex alone; either way a
     /// note says so.
     pub fn new(rules: RuleSet) -> Result<Matcher> {
-        let mut prefilter = vec![false; rules.rules.len()];
-        let mut excluded = vec![false; rules.rules.len()];
-        let mut notes = Vec::new();
-        let db = loop {
-            let patterns: Vec<Pattern> = rules
-                .rules
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| !excluded[*i])
-                .map(|(i, r)| hs_pattern(r, i, prefilter[i]))
-                .collect::<Result<_>>()?;
-            if patterns.is_empty() {
-                break None;
-            }
-            let ids: Vec<usize> = patterns.iter().map(|p| p.id.unwrap_or(0)).collect();
-            match Patterns(patterns).build::<Block>() {
-                Ok(db) => break Some(db),
-                Err(err) => {
-                    // Find the first pattern that fails on its own.
-                    let bad = ids.iter().copied().find(|&i| {
-                        hs_pattern(&rules.rules[i], i, prefilter[i])
-                            .and_then(|p| {
-                                p.build::<Block>()
-                                    .map_err(|e| Error::Hyperscan(e.to_string()))
-                            })
-                            .is_err()
-                    });
-                    let Some(i) = bad else {
-                        return Err(Error::Hyperscan(err.to_string()));
-                    };
-                    let rule = &rules.rules[i];
-                    if prefilter[i] {
-                        excluded[i] = true;
-                        notes.push(format!(
-                            "rule {} ({}): Hyperscan cannot compile it; matched by regex alone",
-                            rule.id, rule.origin
-                        ));
-                    } else {
-                        prefilter[i] = true;
-                        notes.push(format!(
-                            "rule {} ({}): compiled as a Hyperscan prefilter",
-                            rule.id, rule.origin
-                        ));
-                    }
+        Self::with_cache(rules, None)
+    }
+
+    /// Like [`Matcher::new`], but reuses a compiled database from `cache_dir` when one
+    /// was stored there for exactly these patterns and this Hyperscan build, and stores
+    /// it otherwise. A missing, stale or corrupt cache entry only costs a compile.
+    pub fn with_cache(rules: RuleSet, cache_dir: Option<&Path>) -> Result<Matcher> {
+        let key = cache::key(&rules);
+        let cached = cache_dir.and_then(|d| cache::load(d, &key, rules.rules.len()));
+        let compiled = match cached {
+            Some(c) => c,
+            None => {
+                let c = compile(&rules)?;
+                if let Some(d) = cache_dir {
+                    cache::store(d, &key, &c);
                 }
+                c
             }
         };
-        // Drop the prefilter note for rules that later turned out regex-only.
-        let regex_only: Vec<usize> = (0..rules.rules.len()).filter(|&i| excluded[i]).collect();
-        notes.dedup();
+        let regex_only: Vec<usize> = (0..rules.rules.len())
+            .filter(|&i| compiled.excluded[i])
+            .collect();
         let max_window = rules.rules.iter().map(|r| r.window).max().unwrap_or(0);
         Ok(Matcher {
             rules,
-            db,
+            db: compiled.db,
             regex_only,
-            notes,
+            notes: compiled.notes,
             scratch: Mutex::new(Vec::new()),
             max_window,
         })
@@ -308,6 +283,70 @@ impl Matcher {
             .chain(&self.rules.global_allowlists)
             .any(|a| a.allows(s, w, line, path))
     }
+}
+
+/// A compiled database and how each rule got into it.
+pub(crate) struct Compiled {
+    pub db: Option<BlockDatabase>,
+    pub prefilter: Vec<bool>,
+    pub excluded: Vec<bool>,
+    pub notes: Vec<String>,
+}
+
+fn compile(rules: &RuleSet) -> Result<Compiled> {
+    let mut prefilter = vec![false; rules.rules.len()];
+    let mut excluded = vec![false; rules.rules.len()];
+    let mut notes = Vec::new();
+    let db = loop {
+        let patterns: Vec<Pattern> = rules
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !excluded[*i])
+            .map(|(i, r)| hs_pattern(r, i, prefilter[i]))
+            .collect::<Result<_>>()?;
+        if patterns.is_empty() {
+            break None;
+        }
+        let ids: Vec<usize> = patterns.iter().map(|p| p.id.unwrap_or(0)).collect();
+        match Patterns(patterns).build::<Block>() {
+            Ok(db) => break Some(db),
+            Err(err) => {
+                // Find the first pattern that fails on its own.
+                let bad = ids.iter().copied().find(|&i| {
+                    hs_pattern(&rules.rules[i], i, prefilter[i])
+                        .and_then(|p| {
+                            p.build::<Block>()
+                                .map_err(|e| Error::Hyperscan(e.to_string()))
+                        })
+                        .is_err()
+                });
+                let Some(i) = bad else {
+                    return Err(Error::Hyperscan(err.to_string()));
+                };
+                let rule = &rules.rules[i];
+                if prefilter[i] {
+                    excluded[i] = true;
+                    notes.push(format!(
+                        "rule {} ({}): Hyperscan cannot compile it; matched by regex alone",
+                        rule.id, rule.origin
+                    ));
+                } else {
+                    prefilter[i] = true;
+                    notes.push(format!(
+                        "rule {} ({}): compiled as a Hyperscan prefilter",
+                        rule.id, rule.origin
+                    ));
+                }
+            }
+        }
+    };
+    Ok(Compiled {
+        db,
+        prefilter,
+        excluded,
+        notes,
+    })
 }
 
 /// The confirmation window for candidate ends `e_lo..=e_hi`: from the earliest line

@@ -114,3 +114,24 @@ fn jsonl_pretty_and_output_file() {
     assert!(!pretty.contains(GITHUB_PAT), "redacted");
     assert!(!pretty.contains('\x1b'), "no colour in a file");
 }
+
+#[test]
+fn cache_gives_identical_results_and_no_cache_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("i.tar");
+    fixture::write(Form::OciArchive, &[reference_image()], &img).unwrap();
+    let cache = dir.path().join("cache");
+    let i = img.to_str().unwrap();
+    let c = cache.to_str().unwrap();
+    let (_, uncached, _) = scan_json(i, &["--no-cache"]);
+    assert!(!cache.exists());
+    let (_, first, _) = scan_json(i, &["--cache", c]);
+    let entries: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let (_, second, _) = scan_json(i, &["--cache", c]);
+    assert_eq!(uncached["findings"], first["findings"]);
+    assert_eq!(uncached["findings"], second["findings"]);
+}

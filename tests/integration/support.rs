@@ -10,6 +10,10 @@ pub fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_layerhound"))
         .args(args)
         .env("NO_COLOR", "1")
+        .env(
+            "LAYERHOUND_CACHE_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/layerhound-cache"),
+        )
         .output()
         .expect("run layerhound")
 }
