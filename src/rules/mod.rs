@@ -182,23 +182,19 @@ struct RawAllowlist {
 
 /// Compiles a pattern for confirmation: bytes, ASCII classes, `^`/`$` at line ends.
 pub fn compile_confirm(pattern: &str) -> std::result::Result<Regex, String> {
-    RegexBuilder::new(pattern)
-        .unicode(false)
-        .multi_line(true)
-        .size_limit(64 << 20)
-        .build()
-        .map_err(|e| {
-            e.to_string()
-                .lines()
-                .last()
-                .unwrap_or("invalid regex")
-                .to_string()
-        })
+    build_regex(pattern, true)
 }
 
+/// Compiles an allowlist or path regex: bytes, ASCII classes.
 fn compile_aux(pattern: &str) -> std::result::Result<Regex, String> {
+    build_regex(pattern, false)
+}
+
+fn build_regex(pattern: &str, multi_line: bool) -> std::result::Result<Regex, String> {
     RegexBuilder::new(pattern)
         .unicode(false)
+        .multi_line(multi_line)
+        .size_limit(64 << 20)
         .build()
         .map_err(|e| {
             e.to_string()

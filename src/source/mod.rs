@@ -39,7 +39,7 @@ pub struct Resolved {
 /// Opens a target and lists its images.
 pub fn open(target: &Target, spool: &Spool) -> Result<Opened> {
     let label = target.label();
-    match target.transport {
+    let (store, resolved) = match target.transport {
         Transport::DockerArchive => {
             let store = if target.path.is_dir() {
                 Store::dir(&target.path)
@@ -47,12 +47,7 @@ pub fn open(target: &Target, spool: &Spool) -> Result<Opened> {
                 Store::tar(&target.path, spool)?
             };
             let r = docker::images(&store, &label, target.reference.as_deref())?;
-            Ok(Opened {
-                store,
-                images: r.images,
-                issues: r.issues,
-                skipped: r.skipped,
-            })
+            (store, r)
         }
         Transport::Oci | Transport::OciArchive => {
             let store = if target.transport == Transport::Oci {
@@ -67,18 +62,21 @@ pub fn open(target: &Target, spool: &Spool) -> Result<Opened> {
                 Store::tar(&target.path, spool)?
             };
             let r = oci::images(&store, &label, target.reference.as_deref())?;
-            Ok(Opened {
-                store,
-                images: r.images,
-                issues: r.issues,
-                skipped: r.skipped,
-            })
+            (store, r)
         }
-        Transport::DockerDaemon => Err(Error::Target(format!(
-            "{label}: reading from a Docker daemon is not available in this build; export the image with `docker save -o image.tar {}` and scan docker-archive:image.tar",
-            target.reference.as_deref().unwrap_or("IMAGE")
-        ))),
-    }
+        Transport::DockerDaemon => {
+            return Err(Error::Target(format!(
+                "{label}: reading from a Docker daemon is not available in this build; export the image with `docker save -o image.tar {}` and scan docker-archive:image.tar",
+                target.reference.as_deref().unwrap_or("IMAGE")
+            )));
+        }
+    };
+    Ok(Opened {
+        store,
+        images: resolved.images,
+        issues: resolved.issues,
+        skipped: resolved.skipped,
+    })
 }
 
 /// Reads a JSON document from the store, checking its digest when one is expected.
