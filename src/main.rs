@@ -136,7 +136,7 @@ fn main() -> ExitCode {
                         writeln!(
                             out,
                             "{}",
-                            serde_json::json!({"id": r.id, "name": r.name, "confidence": r.confidence, "origin": r.origin, "references": r.references})
+                            serde_json::json!({"id": r.id, "name": r.name, "confidence": r.confidence, "origin": r.origin, "references": r.references, "examples": r.examples})
                         )
                     };
                     if res.is_err() {
