@@ -51,6 +51,11 @@ pub struct Finding {
     pub status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub removed_by: Option<RemovedBy>,
+    /// Set when the file is an unmodified file of an installed package (or a key a
+    /// package generated at install time); such findings are reported only with
+    /// `--include-package-files`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package: Option<crate::packages::PackageRef>,
     pub location: Location,
 }
 

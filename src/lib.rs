@@ -10,6 +10,7 @@ pub mod image;
 pub mod layer;
 pub mod matcher;
 pub mod overlay;
+pub mod packages;
 pub mod report;
 pub mod rules;
 pub mod scan;

@@ -76,6 +76,14 @@ struct ScanArgs {
     /// Directory for the private spool (decompressed layers); default: the system temp dir.
     #[arg(long, value_name = "DIR", env = "LAYERHOUND_SPOOL_DIR")]
     spool_dir: Option<PathBuf>,
+    /// Also report findings in unmodified files of installed packages (dpkg, apk,
+    /// Python wheels) and in keys packages generate at install time.
+    #[arg(long)]
+    include_package_files: bool,
+    /// Leave out findings whose path inside the image matches REGEX (repeatable);
+    /// they are counted in summary.suppressed.excluded_paths.
+    #[arg(long = "exclude-path", value_name = "REGEX")]
+    exclude_paths: Vec<String>,
     /// Cache directory (compiled rule database); default: $LAYERHOUND_CACHE_DIR,
     /// else $XDG_CACHE_HOME/layerhound, else ~/.cache/layerhound.
     #[arg(long = "cache", value_name = "DIR")]
@@ -203,11 +211,25 @@ fn run_scan(args: ScanArgs) -> ExitCode {
         Ok(m) => m,
         Err(e) => return fail(&e.to_string()),
     };
+    let mut exclude_paths = Vec::new();
+    for p in &args.exclude_paths {
+        match regex::bytes::RegexBuilder::new(p).unicode(false).build() {
+            Ok(re) => exclude_paths.push(re),
+            Err(e) => {
+                return fail(&format!(
+                    "--exclude-path {p:?}: {}",
+                    e.to_string().lines().last().unwrap_or("invalid regex")
+                ));
+            }
+        }
+    }
     let stderr_tty = std::io::stderr().is_terminal();
     let opts = scan::Options {
         platform: args.platform.clone(),
         spool_dir: args.spool_dir.clone(),
         progress: stderr_tty && !args.quiet,
+        include_package_files: args.include_package_files,
+        exclude_paths,
     };
     let outcome = scan::run(&args.targets, &matcher, &opts);
     let to_tty = args.output.is_none() && std::io::stdout().is_terminal();

@@ -7,6 +7,7 @@ use crate::image::Image;
 use crate::layer::{EntryKind, index_tar, open_layer};
 use crate::matcher::{Item, Matcher, RawMatch};
 use crate::overlay::{LayerFs, Status, is_whiteout, status_of};
+use crate::packages::{FileHashes, PackageDb, is_package_db_path};
 use crate::source::{self, Store};
 use crate::spool::Spool;
 use crate::util::{display_bytes, line_col, short_digest};
@@ -15,6 +16,7 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Scan settings.
 #[derive(Clone, Debug, Default)]
@@ -25,6 +27,10 @@ pub struct Options {
     pub spool_dir: Option<PathBuf>,
     /// Show a progress bar on stderr.
     pub progress: bool,
+    /// Report findings on unmodified package files too.
+    pub include_package_files: bool,
+    /// Drop findings whose path matches one of these.
+    pub exclude_paths: Vec<regex::bytes::Regex>,
 }
 
 /// A problem that made the scan incomplete or suspicious. One line, naming the image,
@@ -90,10 +96,22 @@ pub struct Summary {
     pub findings: usize,
     pub by_status: BTreeMap<String, usize>,
     pub errors: Vec<ScanError>,
+    pub suppressed: Suppressed,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+}
+
+/// Findings set aside, by reason. Nothing is dropped without being counted here.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Suppressed {
+    /// Findings in unmodified package files (shown with `--include-package-files`).
+    pub package_files: usize,
+    /// Those, per `name version`.
+    pub by_package: BTreeMap<String, usize>,
+    /// Findings whose path matched `--exclude-path`.
+    pub excluded_paths: usize,
 }
 
 /// Everything a scan produced.
@@ -113,12 +131,16 @@ struct LayerMatch {
     line: u64,
     column: u64,
     offset: u64,
+    /// Content hashes of the whole file, to compare with package records.
+    hashes: Arc<FileHashes>,
 }
 
 /// The result of reading and matching one layer blob.
 struct LayerResult {
     fs: LayerFs,
     matches: Vec<LayerMatch>,
+    /// Package-manager record files in this layer: (entry index, path, bytes).
+    records: Vec<(usize, Vec<u8>, Vec<u8>)>,
     digest: Option<String>,
     diff_id: Option<String>,
     bytes: u64,
@@ -133,6 +155,9 @@ struct Job {
     image: usize,
     layer: usize,
 }
+
+/// Most bytes of package records read from one layer.
+const MAX_RECORD_BYTES: usize = 256 << 20;
 
 /// Runs a scan of `targets`.
 pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
@@ -297,8 +322,27 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
                 })
                 .collect(),
         });
+        let mut dbs: Vec<Option<PackageDb>> = (0..img.layers.len()).map(|_| None).collect();
         for (pos, (l, r)) in img.layers.iter().zip(&layer_results).enumerate() {
             for m in &r.matches {
+                if opts.exclude_paths.iter().any(|re| re.is_match(&m.path)) {
+                    out.summary.suppressed.excluded_paths += 1;
+                    continue;
+                }
+                let db =
+                    dbs[pos].get_or_insert_with(|| package_db_as_of(&layer_results, &fss, pos));
+                let package = db.classify(&m.path, &m.hashes);
+                if let Some(p) = &package
+                    && !opts.include_package_files
+                {
+                    out.summary.suppressed.package_files += 1;
+                    *out.summary
+                        .suppressed
+                        .by_package
+                        .entry(format!("{} {}", p.name, p.version))
+                        .or_default() += 1;
+                    continue;
+                }
                 let rule = &matcher.rules.rules[m.rule];
                 let (status, removed) = status_of(&fss, pos, m.entry, &m.path);
                 let path = display_bytes(&m.path);
@@ -321,6 +365,7 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
                         layer_index: j,
                         created_by: img.layers[j].created_by.clone(),
                     }),
+                    package,
                     location: Location {
                         layer_index: Some(l.index),
                         layer_digest: r.digest.clone().or_else(|| l.digest.clone()),
@@ -371,6 +416,7 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
                     platform: img.platform.clone(),
                     status: Status::Metadata,
                     removed_by: None,
+                    package: None,
                     location: Location {
                         field: Some(mf.field.clone()),
                         line,
@@ -433,6 +479,20 @@ fn progress_bar(enabled: bool, total: u64) -> Option<indicatif::ProgressBar> {
     Some(b)
 }
 
+/// The package records visible in the filesystem made by layers `0..=pos`.
+fn package_db_as_of(results: &[&LayerResult], fss: &[&LayerFs], pos: usize) -> PackageDb {
+    let below = &fss[..=pos];
+    let mut visible: Vec<(&[u8], &[u8])> = Vec::new();
+    for (j, r) in results.iter().enumerate().take(pos + 1) {
+        for (entry, path, bytes) in &r.records {
+            if status_of(below, j, *entry, path).0 == Status::Present {
+                visible.push((path, bytes));
+            }
+        }
+    }
+    PackageDb::build(visible)
+}
+
 /// Among matches of the same span, keeps the one from the most confident rule.
 fn best_per_span(matcher: &Matcher, mut ms: Vec<RawMatch>) -> Vec<RawMatch> {
     let rules = &matcher.rules.rules;
@@ -456,6 +516,7 @@ fn scan_layer(
     let mut r = LayerResult {
         fs: LayerFs::default(),
         matches: Vec::new(),
+        records: Vec::new(),
         digest: None,
         diff_id: None,
         bytes: 0,
@@ -534,9 +595,14 @@ fn scan_layer(
         .collect();
     match matcher.scan_items(data, &items) {
         Ok(ms) => {
+            let mut hashes: HashMap<usize, Arc<FileHashes>> = HashMap::new();
             for m in best_per_span(matcher, ms) {
                 let e = &entries[item_entries[m.item]];
                 let bytes = &data[e.data.clone()];
+                let h = hashes
+                    .entry(m.item)
+                    .or_insert_with(|| Arc::new(FileHashes::of(bytes)))
+                    .clone();
                 let (line, column) = line_col(bytes, m.secret.start);
                 r.matches.push(LayerMatch {
                     entry: item_entries[m.item],
@@ -546,10 +612,29 @@ fn scan_layer(
                     line,
                     column,
                     offset: m.secret.start as u64,
+                    hashes: h,
                 });
             }
         }
         Err(e) => r.errors.push((None, e.to_string())),
+    }
+    let mut record_bytes = 0usize;
+    for (i, e) in entries.iter().enumerate() {
+        if e.kind == EntryKind::File && is_package_db_path(&e.path) {
+            record_bytes += e.data.len();
+            if record_bytes > MAX_RECORD_BYTES {
+                r.errors.push((
+                    Some(display_bytes(&e.path)),
+                    format!(
+                        "package records exceed {} MiB in this layer; the rest are not read",
+                        MAX_RECORD_BYTES >> 20
+                    ),
+                ));
+                break;
+            }
+            r.records
+                .push((i, e.path.clone(), data[e.data.clone()].to_vec()));
+        }
     }
     r.fs = LayerFs::build(&entries);
     r

@@ -403,6 +403,20 @@ mod tests {
     }
 
     #[test]
+    fn builtin_rules_exclude_no_paths() {
+        // Path-based excludes in rules would be silent blind spots; noise from
+        // operating-system files is handled by package awareness instead, and counted.
+        for r in RuleSet::builtin().unwrap().rules {
+            assert!(r.path.is_none(), "{} has a path filter", r.id);
+            assert!(
+                r.allowlists.iter().all(|a| a.paths.is_empty()),
+                "{} has a path allowlist",
+                r.id
+            );
+        }
+    }
+
+    #[test]
     fn broken_rule_names_file_and_id() {
         let text = "[[rules]]\nid = \"bad-one\"\nregex = '''(unclosed'''\n";
         let err = RuleSet::parse(text, "mine.toml").unwrap_err().to_string();

@@ -8,4 +8,5 @@ mod cli;
 mod fixture;
 mod forms;
 mod images;
+mod packages;
 mod support;
