@@ -272,6 +272,9 @@ impl Matcher {
         {
             return false;
         }
+        if rule.checksum.is_some_and(|c| !c.verify(s)) {
+            return false;
+        }
         if filters::placeholder_reason(s).is_some() {
             return false;
         }

@@ -21,6 +21,45 @@ pub fn shannon_entropy(data: &[u8]) -> f64 {
         .sum()
 }
 
+/// A checksum a token format carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+pub enum Checksum {
+    /// `prefix_` + body + 6 base62 digits (0-9A-Za-z) of the CRC32 of the body: GitHub's
+    /// `ghp_`/`gho_`/`ghu_`/`ghs_`/`ghr_` tokens and npm's `npm_` tokens.
+    #[serde(rename = "crc32-base62")]
+    Crc32Base62,
+}
+
+const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+impl Checksum {
+    /// Whether `secret` carries a valid checksum of this kind.
+    pub fn verify(self, secret: &[u8]) -> bool {
+        match self {
+            Checksum::Crc32Base62 => {
+                let Some(us) = secret.iter().position(|&b| b == b'_') else {
+                    return false;
+                };
+                let rest = &secret[us + 1..];
+                if rest.len() <= 6 {
+                    return false;
+                }
+                let (body, check) = rest.split_at(rest.len() - 6);
+                let mut crc = flate2::Crc::new();
+                crc.update(body);
+                let mut value: u64 = 0;
+                for &c in check {
+                    let Some(d) = BASE62.iter().position(|&x| x == c) else {
+                        return false;
+                    };
+                    value = value * 62 + d as u64;
+                }
+                value == u64::from(crc.sum())
+            }
+        }
+    }
+}
+
 /// Whole values that are never real secrets (compared case-insensitively).
 const PLACEHOLDER_WORDS: &[&str] = &[
     "changeme",
@@ -171,6 +210,24 @@ fn has_sequential_run(s: &[u8], n: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn crc32_base62_checksums() {
+        for ok in [
+            "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",
+            "ghs_oOOL8dKLzdocJ2isAjIhKtJ0RlgLKO24tJGF",
+        ] {
+            assert!(Checksum::Crc32Base62.verify(ok.as_bytes()), "{ok}");
+        }
+        for bad in [
+            "ghp_u8jzPde0IgxLd6GncfBAepfJBd0Kh8024xXJ",
+            "ghp_v8jzPde0IgxLd6GncfBAepfJBd0Kh8024xXH",
+            "ghp_short",
+            "ghp_u8jzPde0IgxLd6GncfBAepfJBd0Kh8024x-H",
+        ] {
+            assert!(!Checksum::Crc32Base62.verify(bad.as_bytes()), "{bad}");
+        }
+    }
 
     #[test]
     fn entropy_floors() {

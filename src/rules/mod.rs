@@ -112,6 +112,8 @@ pub struct Rule {
     pub regex: Regex,
     pub secret_group: usize,
     pub entropy: Option<f64>,
+    /// A checksum the secret must carry.
+    pub checksum: Option<filters::Checksum>,
     pub confidence: Confidence,
     pub window: usize,
     pub keywords: Vec<String>,
@@ -150,6 +152,7 @@ struct RawRule {
     regex: Option<String>,
     secret_group: Option<usize>,
     entropy: Option<f64>,
+    checksum: Option<filters::Checksum>,
     confidence: Option<Confidence>,
     window: Option<usize>,
     #[serde(default)]
@@ -301,6 +304,7 @@ impl RawRule {
             regex,
             secret_group,
             entropy: self.entropy,
+            checksum: self.checksum,
             confidence: self.confidence.unwrap_or(Confidence::Medium),
             window: self.window.unwrap_or(DEFAULT_WINDOW).clamp(64, 1 << 20),
             keywords: self.keywords,

@@ -362,3 +362,26 @@ fn classic_save_with_a_layer_at_two_chain_positions_follows_the_archive_symlink(
     assert_eq!(refs, ["corp/a:1", "corp/b:1"]);
     assert_eq!(r["findings"][1]["location"]["layer_index"], 1);
 }
+
+#[test]
+fn tokens_with_a_wrong_checksum_are_not_findings() {
+    let bad = format!("{}ZZZZZZ", &GITHUB_PAT[..34]);
+    let img = Image::new("corp/ck:1").step(
+        "COPY . /",
+        Layer::new(vec![Entry::file(
+            "a.env",
+            format!("GH={bad}\nGH2={GITHUB_PAT}\n"),
+        )]),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.tar");
+    fixture::write(Form::OciArchive, &[img], &path).unwrap();
+    let (_, r, _) = scan_json(path.to_str().unwrap(), &["--reveal"]);
+    let secrets: Vec<&str> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["secret"].as_str().unwrap())
+        .collect();
+    assert_eq!(secrets, [GITHUB_PAT]);
+}

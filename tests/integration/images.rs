@@ -5,7 +5,7 @@ use crate::fixture::{Entry, Image, Layer};
 pub const AWS_KEY_ID: &str = "AKIAZ3MSJV4WWNXUFTBQ";
 pub const GITHUB_PAT: &str = "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";
 pub const GITHUB_APP: &str = "ghs_oOOL8dKLzdocJ2isAjIhKtJ0RlgLKO24tJGF";
-pub const NPM_TOKEN: &str = "npm_mxgJTeKdNnFRIBXuDL7DxtpYlSXpfKtHF4vU";
+pub const NPM_TOKEN: &str = "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";
 
 pub fn pem_key() -> String {
     let body = "ckmb+hIeg2sqwVcm7n1rCvarE8OOksrg0VBXsVmYf5TMdBHXF/FFebKqEA+7s0+lk/6u0nJIt2Ljq1gF8HZaK5wdfg83xEkhvT9lZOrffxQqcmaMR+Ij0W7djEe0avxbruJh9TsmFS0mO6g7A3zUli5DSAEla4henJBR8yCw24PznqetvQ105t7H89+uzI9kZWZkGnuiZg8wEfw1cCkcV5kNGgCRJokZ8l2dBhLfNZ1gJqJA9FiaXXkfHdl8/vp3entPFSQav1e9Q3rUsSmEBTTz84dcJbCL6gbCh0z6pN0XsthChF3oKlvFOYiKx4BUojmcz8n8wtoxzj3RZr3NOjOEflu7B/0Hykd4QjGxmvRYcs7vufxZ9PldFDgaOngyVjR7n/zmnNcAeuin";
