@@ -159,20 +159,26 @@ log "building $IMAGE"
 # so neither timed run pays for compiling the database.
 "$LH" scan --quiet --cache "$CACHE" "$WORK/no-such-image.tar" >/dev/null 2>&1 || true
 
-# run_scan NAME [extra flags...]: writes $WORK/scan-NAME.json and $WORK/time-NAME.txt
+# run_scan NAME [extra flags...]: REPEAT timed runs; writes $WORK/scan-NAME.json (last
+# run), $WORK/time-NAME.N.txt and $WORK/scan-NAME.rc (worst exit code).
+REPEAT=${REPEAT:-3}
 run_scan() {
   local name=$1; shift
-  local rc=0
-  log "scan ($name) $*"
-  /usr/bin/time -v -o "$WORK/time-$name.txt" \
-    "$LH" scan --format json --quiet --cache "$CACHE" -o "$WORK/scan-$name.json" "$@" "$IMAGE" \
-    2>"$WORK/scan-$name.err" || rc=$?
-  echo "$rc" >"$WORK/scan-$name.rc"
-  if [ "$rc" -gt 1 ]; then
-    cat "$WORK/scan-$name.err" >&2
-    log "scan ($name) exited $rc"
-  fi
-  return 0
+  local rc worst=0 i
+  log "scan ($name) $* x$REPEAT"
+  for ((i = 1; i <= REPEAT; i++)); do
+    rc=0
+    /usr/bin/time -v -o "$WORK/time-$name.$i.txt" \
+      "$LH" scan --format json --quiet --cache "$CACHE" -o "$WORK/scan-$name.json" "$@" "$IMAGE" \
+      2>"$WORK/scan-$name.err" || rc=$?
+    [ "$rc" -le "$worst" ] || worst=$rc
+    if [ "$rc" -gt 1 ]; then
+      cat "$WORK/scan-$name.err" >&2
+      log "scan ($name) exited $rc"
+      break
+    fi
+  done
+  echo "$worst" >"$WORK/scan-$name.rc"
 }
 rm -f "$WORK"/scan-*.json "$WORK"/scan-*.rc "$WORK"/time-*.txt
 run_scan default
@@ -203,11 +209,14 @@ def load(name):
         return None
     rc = int(open(os.path.join(work, f"scan-{name}.rc")).read())
     doc = json.load(open(p)) if os.path.getsize(p) else None
-    t = open(os.path.join(work, f"time-{name}.txt")).read()
-    wall = re.search(r"Elapsed \(wall clock\) time.*: (\S+)", t).group(1)
-    secs = sum(float(x) * 60 ** i for i, x in enumerate(reversed(wall.split(":"))))
-    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", t).group(1))
-    return {"rc": rc, "doc": doc, "wall": secs, "rss_mib": rss / 1024}
+    walls, rsss = [], []
+    for tf in sorted(glob.glob(os.path.join(work, f"time-{name}.*.txt"))):
+        t = open(tf).read()
+        wall = re.search(r"Elapsed \(wall clock\) time.*: (\S+)", t).group(1)
+        walls.append(sum(float(x) * 60 ** i for i, x in enumerate(reversed(wall.split(":")))))
+        rsss.append(int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", t).group(1)))
+    return {"rc": rc, "doc": doc, "wall": sorted(walls)[len(walls) // 2], "walls": walls,
+            "rss_mib": max(rsss) / 1024}
 
 runs = {"default": load("default"), "include": load("include")}
 d = runs["default"]
@@ -241,7 +250,8 @@ def classify(f):
     loc = f["location"]
     p = loc.get("path")
     if p is None:
-        return "env" if env_key in (loc.get("field") or "") else "noise"
+        # config findings: the image's only Env entries are PATH and the planted one
+        return "env" if (loc.get("field") or "").startswith("Env") else "noise"
     if p.startswith("app/planted/"):
         return "planted"
     if p in mod_paths and loc.get("layer_index") == mod_layer:
@@ -260,23 +270,24 @@ w("# layerhound package-noise bench\n")
 w(f"- image: `{image}` ({human(os.path.getsize(image))}, docker save, {len(img['layers'])} layers: "
   + "; ".join(f"{l['index']}: {human(l['size'])} `{(l.get('created_by') or '')[:60]}`" for l in img["layers"]) + ")")
 w(f"- rootfs: debootstrap minbase bookworm + python3 python3-pip openssl ca-certificates ssl-cert + pip boto3 botocore requests; "
-  f"dpkg status + {len(glob.glob(os.path.join(rootfs, 'var/lib/dpkg/info/*.md5sums')))} md5sums files; built in: {built_in}")
+  f"dpkg status + {len(glob.glob(os.path.join(rootfs, 'var/lib/dpkg/info/*.md5sums')))} md5sums files; "
+  f"debootstrap + apt-get + pip took: {built_in + ' s' if built_in.isdigit() else built_in}")
 w(f"- planted: {len(planted)} rule examples in `app/planted/`"
   + (f" ({len(no_example)} rules have no example: {', '.join(no_example)})" if no_example else "")
   + f"; {len(mods)} modified files; secret in ENV `{env_key}`")
 if include_note:
     w(f"- NOTE: {include_note}")
 w("")
-w("| run | exit | findings | layers | bytes scanned | wall time | peak RSS |")
-w("|---|---|---|---|---|---|---|")
+w("| run | exit | findings | layers | bytes scanned | wall time (median) | all runs | peak RSS (max) |")
+w("|---|---|---|---|---|---|---|---|")
 labels = {"default": "default", "include": "`--include-package-files`"}
 for name, r in runs.items():
     if r is None:
-        w(f"| {labels[name]} | skipped | | | | | |")
+        w(f"| {labels[name]} | skipped | | | | | | |")
         continue
     s = r["doc"]["summary"] if r["doc"] else {}
     w(f"| {labels[name]} | {r['rc']} | {s.get('findings', '?')} | {s.get('layers', '?')} | "
-      f"{human(s.get('bytes_scanned', 0))} | {r['wall']:.2f} s | {r['rss_mib']:.0f} MiB |")
+      f"{human(s.get('bytes_scanned', 0))} | {r['wall']:.2f} s | {', '.join(f'{x:.2f}' for x in r['walls'])} | {r['rss_mib']:.0f} MiB |")
 w("")
 
 failed = False
@@ -286,18 +297,24 @@ for name, r in runs.items():
         w(f"**{labels[name]} scan errors:** " + "; ".join(json.dumps(e) for e in r["doc"]["summary"]["errors"]))
         w("")
 
+def pkg(f):
+    p = f.get("package")
+    if not p:
+        return "-"
+    return f"{p.get('name')} {p.get('version')}: {p.get('reason')}"
+
 def finding_table(fs, title):
     rows = Counter((f["location"].get("path") or "config:" + (f["location"].get("field") or "?"),
-                    f["rule_id"], f["status"], f["location"].get("layer_index")) for f in fs)
+                    f["rule_id"], f["status"], f["location"].get("layer_index"), pkg(f)) for f in fs)
     w(f"### {title}: {len(fs)} finding(s) in {len(rows)} (path, rule) group(s)\n")
     if not rows:
         return
-    w("| path | rule | status | layer | count |")
-    w("|---|---|---|---|---|")
-    for (p, rule, st, li), n in sorted(rows.items(), key=lambda kv: (str(kv[0][0]), kv[0][1]))[:MAX_ROWS]:
-        w(f"| `{p}` | {rule} | {st} | {li} | {n} |")
+    w("| path | rule | status | layer | package (from the finding) | count |")
+    w("|---|---|---|---|---|---|")
+    for (p, rule, st, li, pk), n in sorted(rows.items(), key=lambda kv: (str(kv[0][0]), kv[0][1]))[:MAX_ROWS]:
+        w(f"| `{p}` | {rule} | {st} | {li if li is not None else '-'} | {pk} | {n} |")
     if len(rows) > MAX_ROWS:
-        w(f"| … {len(rows) - MAX_ROWS} more groups (see the JSON) | | | | |")
+        w(f"| … {len(rows) - MAX_ROWS} more groups (see the JSON) | | | | | |")
     by_rule = Counter(f["rule_id"] for f in fs)
     by_dir = Counter("/".join((f["location"].get("path") or "(config)").split("/")[:4]) for f in fs)
     w("")

@@ -124,8 +124,9 @@ fn load_rules(a: &RuleArgs) -> layerhound::Result<RuleSet> {
         RuleSet::builtin()?
     };
     for p in &a.rules {
-        set.extend(RuleSet::load_path(p)?)?;
+        set.overlay(RuleSet::load_path(p)?);
     }
+    set.finish();
     set.select(&a.only, &a.exclude, a.min_confidence);
     Ok(set)
 }

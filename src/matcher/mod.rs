@@ -93,11 +93,12 @@ impl Matcher {
             .filter(|&i| compiled.excluded[i])
             .collect();
         let max_window = rules.rules.iter().map(|r| r.window).max().unwrap_or(0);
+        let notes = rules.notes.iter().cloned().chain(compiled.notes).collect();
         Ok(Matcher {
             rules,
             db: compiled.db,
             regex_only,
-            notes: compiled.notes,
+            notes,
             scratch: Mutex::new(Vec::new()),
             max_window,
         })
@@ -283,7 +284,12 @@ impl Matcher {
         !rule
             .allowlists
             .iter()
-            .chain(&self.rules.global_allowlists)
+            .chain(
+                self.rules
+                    .global_allowlists
+                    .iter()
+                    .filter(|a| a.target_rules.is_empty() || a.target_rules.contains(&rule.id)),
+            )
             .any(|a| a.allows(s, w, line, path))
     }
 }
@@ -330,6 +336,8 @@ fn compile(rules: &RuleSet) -> Result<Compiled> {
                 let rule = &rules.rules[i];
                 if prefilter[i] {
                     excluded[i] = true;
+                    let tag = format!("rule {} ({}): ", rule.id, rule.origin);
+                    notes.retain(|n: &String| !n.starts_with(&tag));
                     notes.push(format!(
                         "rule {} ({}): Hyperscan cannot compile it; matched by regex alone",
                         rule.id, rule.origin

@@ -36,6 +36,7 @@ fn check_rule(rule: &Rule, set: &RuleSet, failures: &mut Vec<CheckFailure>) {
     let single = RuleSet {
         rules: vec![rule.clone()],
         global_allowlists: set.global_allowlists.clone(),
+        ..RuleSet::default()
     };
     let m = match Matcher::new(single) {
         Ok(m) => m,

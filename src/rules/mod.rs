@@ -64,6 +64,8 @@ pub struct Allowlist {
     pub stopwords: Vec<String>,
     pub paths: Vec<Regex>,
     pub and: bool,
+    /// For global allowlists: the rule ids it applies to (all when empty).
+    pub target_rules: Vec<String>,
 }
 
 impl Allowlist {
@@ -131,10 +133,29 @@ pub struct Rule {
 pub struct RuleSet {
     pub rules: Vec<Rule>,
     pub global_allowlists: Vec<Allowlist>,
+    /// Rule ids to drop (gitleaks `[extend] disabledRules`), applied by [`RuleSet::overlay`].
+    pub disabled: Vec<String>,
+    /// Allowlists to add to rules defined elsewhere (a gitleaks rule with an `id` and
+    /// no `regex` extends the rule of that id): (rule id, allowlists, file).
+    pub patches: Vec<(String, Vec<Allowlist>, String)>,
+    /// What loading decided that a user should know (skipped or overridden rules).
+    pub notes: Vec<String>,
+}
+
+/// gitleaks' `[extend]` table.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct RawExtend {
+    use_default: Option<bool>,
+    path: Option<String>,
+    #[serde(default)]
+    disabled_rules: Vec<String>,
 }
 
 #[derive(Deserialize)]
 struct RawFile {
+    #[serde(default)]
+    extend: Option<RawExtend>,
     #[serde(default)]
     rules: Vec<RawRule>,
     #[serde(default)]
@@ -181,6 +202,8 @@ struct RawAllowlist {
     #[serde(default)]
     paths: Vec<String>,
     condition: Option<String>,
+    #[serde(default)]
+    target_rules: Vec<String>,
 }
 
 /// Compiles a pattern for confirmation: bytes, ASCII classes, `^`/`$` at line ends.
@@ -251,6 +274,7 @@ impl RawAllowlist {
                 .collect(),
             paths,
             and,
+            target_rules: self.target_rules,
         })
     }
 }
@@ -319,21 +343,51 @@ impl RawRule {
 }
 
 impl RuleSet {
-    /// Parses one rule file's text; `origin` names it in errors.
+    /// Parses one rule file's text; `origin` names it in errors. An `[extend] path` is
+    /// not followed here (see [`RuleSet::load_path`]).
     pub fn parse(text: &str, origin: &str) -> Result<RuleSet> {
+        Self::parse_raw(text, origin).map(|(set, _)| set)
+    }
+
+    fn parse_raw(text: &str, origin: &str) -> Result<(RuleSet, Option<String>)> {
         let raw: RawFile = toml::from_str(text).map_err(|e| Error::RuleFile {
             file: origin.to_string(),
             reason: e.to_string().replace('\n', " "),
         })?;
         let mut set = RuleSet::default();
+        let extend = raw.extend.unwrap_or_default();
+        if extend.use_default == Some(true) && extend.path.is_some() {
+            return Err(Error::RuleFile {
+                file: origin.to_string(),
+                reason: "[extend] takes useDefault or path, not both".into(),
+            });
+        }
+        set.disabled = extend.disabled_rules;
         for a in raw.allowlist.into_iter().chain(raw.allowlists) {
             set.global_allowlists
                 .push(a.build(origin, "(global allowlist)")?);
         }
         for r in raw.rules {
+            if r.regex.is_none() {
+                let allowlists = r
+                    .allowlist
+                    .into_iter()
+                    .chain(r.allowlists)
+                    .map(|a| a.build(origin, &r.id))
+                    .collect::<Result<Vec<_>>>()?;
+                if r.path.is_some() && allowlists.is_empty() {
+                    set.notes.push(format!(
+                        "rule {} ({origin}): path-only rules (no regex) are not supported; skipped",
+                        r.id
+                    ));
+                } else {
+                    set.patches.push((r.id, allowlists, origin.to_string()));
+                }
+                continue;
+            }
             set.rules.push(r.build(origin)?);
         }
-        Ok(set)
+        Ok((set, extend.path))
     }
 
     /// The rules embedded in the binary.
@@ -364,10 +418,70 @@ impl RuleSet {
             vec![path.to_path_buf()]
         };
         for f in files {
-            let text = std::fs::read_to_string(&f).map_err(|e| Error::io(&f, e))?;
-            set.extend(RuleSet::parse(&text, &f.display().to_string())?)?;
+            set.overlay(Self::load_file(&f, 0)?);
         }
         Ok(set)
+    }
+
+    /// Loads one file, following gitleaks' `[extend] path` (at most two levels deep);
+    /// the extending file's rules take precedence.
+    fn load_file(f: &Path, depth: usize) -> Result<RuleSet> {
+        let text = std::fs::read_to_string(f).map_err(|e| Error::io(f, e))?;
+        let origin = f.display().to_string();
+        let (set, extend) = Self::parse_raw(&text, &origin)?;
+        let Some(base_path) = extend else {
+            return Ok(set);
+        };
+        if depth >= 2 {
+            return Err(Error::RuleFile {
+                file: origin,
+                reason: "[extend] path chains deeper than 2 files".into(),
+            });
+        }
+        let base_file = f.parent().unwrap_or(Path::new(".")).join(base_path);
+        let mut base = Self::load_file(&base_file, depth + 1)?;
+        base.overlay(set);
+        Ok(base)
+    }
+
+    /// Lays `other` over this set the way gitleaks extends a configuration: its
+    /// `disabledRules` are removed, a rule with an id already present replaces it (with
+    /// a note), a regex-less rule adds its allowlists to the rule of that id, and the
+    /// rest are added. Patches for ids not (yet) present are kept for a later overlay.
+    pub fn overlay(&mut self, other: RuleSet) {
+        self.notes.extend(other.notes);
+        self.rules.retain(|r| !other.disabled.contains(&r.id));
+        self.disabled.extend(other.disabled);
+        for r in other.rules {
+            if let Some(slot) = self.rules.iter_mut().find(|x| x.id == r.id) {
+                self.notes.push(format!(
+                    "rule {} from {} replaces the one from {}",
+                    r.id, r.origin, slot.origin
+                ));
+                *slot = r;
+            } else {
+                self.rules.push(r);
+            }
+        }
+        self.patches.extend(other.patches);
+        let mut pending = Vec::new();
+        for (id, allowlists, origin) in std::mem::take(&mut self.patches) {
+            match self.rules.iter_mut().find(|x| x.id == id) {
+                Some(rule) => rule.allowlists.extend(allowlists),
+                None => pending.push((id, allowlists, origin)),
+            }
+        }
+        self.patches = pending;
+        self.global_allowlists.extend(other.global_allowlists);
+    }
+
+    /// Notes for patches that found no rule to extend.
+    pub fn finish(&mut self) {
+        for (id, _, origin) in std::mem::take(&mut self.patches) {
+            self.notes.push(format!(
+                "rule {id} ({origin}) has no regex and extends no known rule; ignored"
+            ));
+        }
     }
 
     /// Adds another set; a duplicate rule id is an error.

@@ -7,6 +7,7 @@ mod bad_inputs;
 mod cli;
 mod fixture;
 mod forms;
+mod gitleaks;
 mod images;
 mod packages;
 mod support;
