@@ -155,6 +155,8 @@ impl Matcher {
         Ok(out)
     }
 
+    /// Scans the items of one piece, each file in its own Hyperscan call so that `^`,
+    /// `$` and `\b` see the file's own start and end, as the confirming regex does.
     fn scan_piece(&self, data: &[u8], items: &[Item<'_>], piece: &Piece) -> Result<Vec<RawMatch>> {
         let Some(db) = &self.db else {
             return Ok(Vec::new());
@@ -163,55 +165,70 @@ impl Matcher {
         let Some(scratch_ref) = scratch.as_ref() else {
             return Ok(Vec::new());
         };
-        let region = &data[piece.range.clone()];
         let nrules = self.rules.rules.len();
         let mut open: Vec<Option<(u64, u64)>> = vec![None; nrules];
         let mut ranges: Vec<(usize, u64, u64)> = Vec::new();
-        let res = db.scan(
-            region,
-            scratch_ref,
-            |id: u32, _from: u64, to: u64, _flags: u32| {
-                let id = id as usize;
-                match &mut open[id] {
-                    Some((_, hi)) if to <= *hi + MERGE_GAP => *hi = to.max(*hi),
-                    slot => {
-                        if let Some((lo, hi)) = slot.take() {
-                            ranges.push((id, lo, hi));
-                        }
-                        *slot = Some((to, to));
-                    }
-                }
-                Matching::Continue
-            },
-        );
-        self.put_scratch(scratch);
-        res.map_err(|e| Error::Hyperscan(e.to_string()))?;
-        for (id, slot) in open.into_iter().enumerate() {
-            if let Some((lo, hi)) = slot {
-                ranges.push((id, lo, hi));
-            }
-        }
         let mut out = Vec::new();
-        let base = piece.range.start;
-        for (rule, lo, hi) in ranges {
-            let (lo, hi) = (base + lo as usize, base + hi as usize);
-            // Items whose data holds an end in lo..=hi.
-            let first = piece.items.start
-                + items[piece.items.clone()].partition_point(|it| it.range.end < lo);
-            for (k, item) in items.iter().enumerate().take(piece.items.end).skip(first) {
-                if item.range.start >= hi {
-                    break;
+        let mut failure = None;
+        for (k, item) in items
+            .iter()
+            .enumerate()
+            .take(piece.items.end)
+            .skip(piece.items.start)
+        {
+            // A huge item is split over several pieces; scan only this piece's part.
+            let start = item.range.start.max(piece.range.start);
+            let end = item.range.end.min(piece.range.end);
+            if start >= end {
+                continue;
+            }
+            let res = db.scan(
+                &data[start..end],
+                scratch_ref,
+                |id: u32, _from: u64, to: u64, _flags: u32| {
+                    let id = id as usize;
+                    match &mut open[id] {
+                        Some((_, hi)) if to <= *hi + MERGE_GAP => *hi = to.max(*hi),
+                        slot => {
+                            if let Some((lo, hi)) = slot.take() {
+                                ranges.push((id, lo, hi));
+                            }
+                            *slot = Some((to, to));
+                        }
+                    }
+                    Matching::Continue
+                },
+            );
+            if let Err(e) = res {
+                failure = Some(Error::Hyperscan(e.to_string()));
+                break;
+            }
+            for (id, slot) in open.iter_mut().enumerate() {
+                if let Some((lo, hi)) = slot.take() {
+                    ranges.push((id, lo, hi));
                 }
-                let bytes = &data[item.range.clone()];
-                let e_lo = lo.max(item.range.start + 1) - item.range.start;
-                let e_hi = hi.min(item.range.end) - item.range.start;
-                if e_lo > e_hi {
-                    continue;
-                }
-                self.confirm(rule, k, bytes, item.path, e_lo, e_hi, false, &mut out);
+            }
+            let bytes = &data[item.range.clone()];
+            let shift = start - item.range.start;
+            for (rule, lo, hi) in ranges.drain(..) {
+                let (e_lo, e_hi) = (shift + lo as usize, shift + hi as usize);
+                self.confirm(
+                    rule,
+                    k,
+                    bytes,
+                    item.path,
+                    e_lo.max(1),
+                    e_hi,
+                    false,
+                    &mut out,
+                );
             }
         }
-        Ok(out)
+        self.put_scratch(scratch);
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
     }
 
     /// Runs rule `ri`'s regex over the lines around candidate ends `e_lo..=e_hi` of `bytes`
@@ -477,6 +494,27 @@ confidence = "high"
         assert_eq!(&data[4..][got[0].secret.clone()], b"Zr8vQ2mN7pL4xK9wT1bY");
         assert_eq!(got[1].item, 1);
         assert_eq!(got[1].whole.start, 2);
+    }
+
+    #[test]
+    fn anchored_pattern_matches_at_the_start_of_every_item() {
+        // Regression: items were scanned concatenated, so `^` never held at an item's
+        // first byte (the byte before it is tar padding, not a newline).
+        let m = matcher(
+            "[[rules]]\nid = \"a\"\nregex = '''^_auth=([A-Za-z0-9]{16})$'''\nconfidence = \"high\"\n",
+        );
+        let data = b"\0\0_auth=Zr8vQ2mN7pL4xK9w\0\0_auth=aB3dE5gH7jK9mN1p";
+        let items = [
+            Item {
+                range: 2..24,
+                path: None,
+            },
+            Item {
+                range: 26..data.len(),
+                path: None,
+            },
+        ];
+        assert_eq!(m.scan_items(data, &items).unwrap().len(), 2);
     }
 
     #[test]
