@@ -77,6 +77,7 @@ if [ ! -f "$WORK/.rootfs-packages.ok" ]; then
       || { tail -n 30 "$WORK/debootstrap.log" >&2; die "debootstrap failed (log: $WORK/debootstrap.log)"; }
     touch "$WORK/.rootfs-debootstrap.ok"
   fi
+  t_deb=$((SECONDS - t0))
   log "apt-get install in the chroot"
   cp /etc/resolv.conf "$ROOTFS/etc/resolv.conf"
   # no daemons started from maintainer scripts
@@ -94,6 +95,7 @@ if [ ! -f "$WORK/.rootfs-packages.ok" ]; then
     cp "$host_ca" "$ROOTFS/tmp/host-ca-bundle.crt"
     PIP_CERT_IN_CHROOT=/tmp/host-ca-bundle.crt
   fi
+  t_apt=$((SECONDS - t0 - t_deb))
   log "pip install boto3 botocore requests in the chroot"
   in_chroot pip install --break-system-packages boto3 botocore requests >"$WORK/pip.log" 2>&1 \
     || { tail -n 30 "$WORK/pip.log" >&2; die "pip in the chroot failed (log: $WORK/pip.log)"; }
@@ -103,13 +105,15 @@ if [ ! -f "$WORK/.rootfs-packages.ok" ]; then
   [ -s "$ROOTFS/var/lib/dpkg/status" ] || die "no dpkg status in the rootfs"
   ls "$ROOTFS"/var/lib/dpkg/info/*.md5sums >/dev/null 2>&1 || die "no md5sums in the rootfs"
   rootfs_secs=$((SECONDS - t0))
-  echo "$rootfs_secs" >"$WORK/rootfs-seconds"
+  echo "${rootfs_secs}s: debootstrap ${t_deb}s, apt-get ${t_apt}s, pip + clean $((rootfs_secs - t_deb - t_apt))s" \
+    >"$WORK/rootfs-seconds"
   touch "$WORK/.rootfs-packages.ok"
-  log "rootfs ready in ${rootfs_secs}s"
+  log "rootfs ready: $(cat "$WORK/rootfs-seconds")"
 fi
-rootfs_built_in=$rootfs_secs
-if [ "$rootfs_secs" = reused ] && [ -f "$WORK/rootfs-seconds" ]; then
-  rootfs_built_in="reused (first build took $(cat "$WORK/rootfs-seconds")s)"
+if [ "$rootfs_secs" = reused ]; then
+  rootfs_built_in="reused (built in $(cat "$WORK/rootfs-seconds" 2>/dev/null || echo '?'))"
+else
+  rootfs_built_in=$(cat "$WORK/rootfs-seconds")
 fi
 
 # --- 3. build layerhound and the image -----------------------------------------------
@@ -281,7 +285,7 @@ w(f"- image: `{image}` ({human(os.path.getsize(image))}, docker save, {len(img['
   + "; ".join(f"{l['index']}: {human(l['size'])} `{(l.get('created_by') or '')[:60]}`" for l in img["layers"]) + ")")
 w(f"- rootfs: debootstrap minbase bookworm + python3 python3-pip openssl ca-certificates ssl-cert + pip boto3 botocore requests; "
   f"dpkg status + {len(glob.glob(os.path.join(rootfs, 'var/lib/dpkg/info/*.md5sums')))} md5sums files; "
-  f"debootstrap + apt-get + pip took: {built_in + ' s' if built_in.isdigit() else built_in}")
+  f"debootstrap + apt-get + pip took: {built_in}")
 w(f"- planted: {len(planted)} rule examples in `app/planted/`"
   + (f" ({len(no_example)} rules have no example: {', '.join(no_example)})" if no_example else "")
   + f"; {len(mods)} modified files; secret in ENV `{env_key}`")

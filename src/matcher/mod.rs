@@ -290,7 +290,9 @@ impl Matcher {
         {
             return false;
         }
-        if rule.checksum.is_some_and(|c| !c.verify(s)) {
+        if rule.checksum.is_some_and(|c| !c.verify(s))
+            || rule.structure.is_some_and(|st| !st.verify(s))
+        {
             return false;
         }
         if filters::placeholder_reason(s).is_some() {

@@ -30,6 +30,102 @@ pub enum Checksum {
     Crc32Base62,
 }
 
+/// A structure the secret must have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+pub enum Structure {
+    /// A signed JWT: header and payload decode to JSON objects, `alg` is not `none`.
+    #[serde(rename = "jwt")]
+    Jwt,
+    /// A signed JWT whose claims make it dangerous to leak: no `exp` (never expires),
+    /// credential-like claims, an admin role or scope, or a Kubernetes service account.
+    #[serde(rename = "jwt-sensitive")]
+    JwtSensitive,
+}
+
+impl Structure {
+    pub fn verify(self, secret: &[u8]) -> bool {
+        let Some((header, claims)) = decode_jwt(secret) else {
+            return false;
+        };
+        if header
+            .get("alg")
+            .and_then(|a| a.as_str())
+            .is_none_or(|a| a.eq_ignore_ascii_case("none"))
+        {
+            return false;
+        }
+        match self {
+            Structure::Jwt => true,
+            Structure::JwtSensitive => jwt_is_sensitive(&claims),
+        }
+    }
+}
+
+fn decode_jwt(
+    token: &[u8],
+) -> Option<(
+    serde_json::Map<String, serde_json::Value>,
+    serde_json::Map<String, serde_json::Value>,
+)> {
+    use base64::Engine as _;
+    let mut parts = token.split(|&b| b == b'.');
+    let (h, p) = (parts.next()?, parts.next()?);
+    let dec = |seg: &[u8]| -> Option<serde_json::Map<String, serde_json::Value>> {
+        let trimmed: Vec<u8> = seg.iter().copied().filter(|&b| b != b'=').collect();
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(trimmed)
+            .ok()?;
+        match serde_json::from_slice(&bytes).ok()? {
+            serde_json::Value::Object(m) => Some(m),
+            _ => None,
+        }
+    };
+    Some((dec(h)?, dec(p)?))
+}
+
+fn jwt_is_sensitive(claims: &serde_json::Map<String, serde_json::Value>) -> bool {
+    if claims.is_empty() {
+        return false;
+    }
+    if !claims.contains_key("exp") {
+        return true;
+    }
+    const CREDENTIAL_KEYS: &[&str] = &[
+        "password",
+        "passwd",
+        "secret",
+        "client_secret",
+        "api_key",
+        "apikey",
+        "private_key",
+        "access_key",
+    ];
+    if claims
+        .keys()
+        .any(|k| CREDENTIAL_KEYS.contains(&k.to_ascii_lowercase().as_str()))
+    {
+        return true;
+    }
+    if claims.keys().any(|k| k.starts_with("kubernetes.io")) {
+        return true;
+    }
+    let text = |k: &str| {
+        claims
+            .get(k)
+            .map(|v| v.to_string().to_ascii_lowercase())
+            .unwrap_or_default()
+    };
+    ["role", "roles", "scope", "scp", "groups", "permissions"]
+        .iter()
+        .any(|k| {
+            let t = text(k);
+            t.contains("admin")
+                || t.contains("root")
+                || t.contains("superuser")
+                || t.contains("cluster-admin")
+        })
+}
+
 const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 impl Checksum {
@@ -210,6 +306,40 @@ fn has_sequential_run(s: &[u8], n: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn jwt(header: &str, claims: &str) -> String {
+        use base64::Engine as _;
+        let e = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        format!(
+            "{}.{}.c2lnbmF0dXJlLWJ5dGVzLTEyMzQ1Njc4",
+            e(header),
+            e(claims)
+        )
+    }
+
+    #[test]
+    fn jwt_structure_and_sensitive_claims() {
+        let hs = r#"{"alg":"HS256","typ":"JWT"}"#;
+        let ok = jwt(hs, r#"{"sub":"svc","exp":1924000000}"#);
+        assert!(Structure::Jwt.verify(ok.as_bytes()));
+        assert!(
+            !Structure::JwtSensitive.verify(ok.as_bytes()),
+            "expiring, no sensitive claims"
+        );
+        assert!(!Structure::Jwt.verify(jwt(r#"{"alg":"none"}"#, r#"{"sub":"x"}"#).as_bytes()));
+        assert!(!Structure::Jwt.verify(b"eyJub3QiOiJqc29u.eyJzdWIiOiJ4In0.sig"));
+        for sensitive in [
+            r#"{"sub":"svc"}"#,
+            r#"{"sub":"svc","exp":1924000000,"role":"admin"}"#,
+            r#"{"sub":"svc","exp":1924000000,"kubernetes.io/serviceaccount/namespace":"prod"}"#,
+            r#"{"sub":"svc","exp":1924000000,"client_secret":"abc"}"#,
+        ] {
+            assert!(
+                Structure::JwtSensitive.verify(jwt(hs, sensitive).as_bytes()),
+                "{sensitive}"
+            );
+        }
+    }
 
     #[test]
     fn crc32_base62_checksums() {

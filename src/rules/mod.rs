@@ -116,6 +116,8 @@ pub struct Rule {
     pub entropy: Option<f64>,
     /// A checksum the secret must carry.
     pub checksum: Option<filters::Checksum>,
+    /// A structure the secret must have (e.g. a decodable JWT).
+    pub structure: Option<filters::Structure>,
     pub confidence: Confidence,
     pub window: usize,
     pub keywords: Vec<String>,
@@ -174,6 +176,7 @@ struct RawRule {
     secret_group: Option<usize>,
     entropy: Option<f64>,
     checksum: Option<filters::Checksum>,
+    structure: Option<filters::Structure>,
     confidence: Option<Confidence>,
     window: Option<usize>,
     #[serde(default)]
@@ -329,6 +332,7 @@ impl RawRule {
             secret_group,
             entropy: self.entropy,
             checksum: self.checksum,
+            structure: self.structure,
             confidence: self.confidence.unwrap_or(Confidence::Medium),
             window: self.window.unwrap_or(DEFAULT_WINDOW).clamp(64, 1 << 20),
             keywords: self.keywords,
