@@ -112,13 +112,27 @@ impl PackageDb {
         db
     }
 
+    /// `status` paragraphs: installed packages and their versions, and the md5 of each
+    /// conffile (` /etc/x 0123…` lines under `Conffiles:`), which `md5sums` leaves out.
     fn add_dpkg_status(&mut self, content: &[u8]) {
         let text = String::from_utf8_lossy(content);
         for para in text.split("\n\n") {
             let mut name = None;
             let mut version = None;
             let mut installed = true;
+            let mut conffiles: Vec<(&str, &str)> = Vec::new();
+            let mut in_conffiles = false;
             for line in para.lines() {
+                if let Some(rest) = line.strip_prefix(' ') {
+                    if in_conffiles {
+                        let mut f = rest.split_whitespace();
+                        if let (Some(path), Some(md5)) = (f.next(), f.next()) {
+                            conffiles.push((path, md5));
+                        }
+                    }
+                    continue;
+                }
+                in_conffiles = line.starts_with("Conffiles:");
                 if let Some(v) = line.strip_prefix("Package: ") {
                     name = Some(v.trim());
                 } else if let Some(v) = line.strip_prefix("Version: ") {
@@ -129,6 +143,13 @@ impl PackageDb {
             }
             if let (Some(n), Some(v), true) = (name, version, installed) {
                 self.versions.insert(n.to_string(), v.to_string());
+                for (path, md5hex) in conffiles {
+                    let mut md5 = [0u8; 16];
+                    if hex::decode_to_slice(md5hex, &mut md5).is_ok() {
+                        let key = crate::util::normalize_path(path.as_bytes());
+                        self.files.insert(key, (n.to_string(), Expected::Md5(md5)));
+                    }
+                }
             }
         }
     }
@@ -316,6 +337,26 @@ mod tests {
         );
         assert!(db.classify(b"app/other", &FileHashes::of(lib)).is_none());
         assert!(!db.versions.contains_key("gone"));
+    }
+
+    #[test]
+    fn dpkg_conffiles() {
+        let conf = b"[openssl_init]\n";
+        let status = format!(
+            "Package: openssl\nStatus: install ok installed\nVersion: 3.0.15-1\nConffiles:\n /etc/ssl/openssl.cnf {}\n /etc/obsolete.conf d41d8cd98f00b204e9800998ecf8427e obsolete\nDescription: x\n",
+            md5hex(conf)
+        );
+        let db = PackageDb::build([(&b"var/lib/dpkg/status"[..], status.as_bytes())]);
+        assert_eq!(
+            db.classify(b"etc/ssl/openssl.cnf", &FileHashes::of(conf))
+                .unwrap()
+                .name,
+            "openssl"
+        );
+        assert!(
+            db.classify(b"etc/ssl/openssl.cnf", &FileHashes::of(b"edited"))
+                .is_none()
+        );
     }
 
     #[test]
