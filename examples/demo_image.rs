@@ -2,7 +2,8 @@
 //! hidden by an opaque directory, and in the image config) as a docker save archive.
 //!
 //! `cargo run --example demo_image -- OUT.tar [FORM]` where FORM is one of
-//! docker-classic (default), docker-oci, oci-dir, oci-archive.
+//! docker-classic (default), docker-oci, oci-dir, oci-archive; a third argument
+//! `plain` writes every layer uncompressed.
 
 #![allow(clippy::unwrap_used)] // a demo tool fails by panicking
 
@@ -25,11 +26,16 @@ fn main() -> std::io::Result<()> {
             std::process::exit(2);
         }
     };
-    fixture::write(
-        form,
-        &[images::reference_image()],
-        std::path::Path::new(&out),
-    )?;
+    let mut image = images::reference_image();
+    if args.next().as_deref() == Some("plain") {
+        // Plain layers, as `docker save` writes them and every daemon loads them.
+        for s in &mut image.steps {
+            if let Some(l) = &mut s.layer {
+                l.compression = fixture::Compression::None;
+            }
+        }
+    }
+    fixture::write(form, &[image], std::path::Path::new(&out))?;
     eprintln!("wrote {out} ({})", form.name());
     Ok(())
 }

@@ -36,6 +36,8 @@ pub struct Image {
     pub reference: Option<String>,
     /// Every tag or name it is known by.
     pub tags: Vec<String>,
+    /// Registry digests (`name@sha256:…`) the daemon knows it by.
+    pub repo_digests: Vec<String>,
     /// `os/arch[/variant]`.
     pub platform: String,
     pub config_digest: String,

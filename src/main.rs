@@ -23,7 +23,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Scan images: docker-archive:PATH, oci:DIR[:REF], oci-archive:PATH[:REF], or a bare path.
+    /// Scan images: docker-archive:PATH, oci:DIR[:REF], oci-archive:PATH[:REF],
+    /// docker-daemon:REF, a bare path or a bare image reference.
     Scan(ScanArgs),
     /// List or check rules.
     #[command(subcommand)]
@@ -59,8 +60,17 @@ struct RuleArgs {
 #[derive(Args)]
 struct ScanArgs {
     /// What to scan.
-    #[arg(required = true, value_name = "TARGET")]
+    #[arg(required_unless_present = "all_images", value_name = "TARGET")]
     targets: Vec<String>,
+    /// Scan every image the Docker daemon holds (each layer read once).
+    #[arg(long)]
+    all_images: bool,
+    /// Seconds allowed for connecting to the Docker daemon and for each request.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    daemon_timeout: u64,
+    /// Seconds of silence tolerated in the middle of a daemon's export stream.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    daemon_idle_timeout: u64,
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value = "pretty")]
     format: Format,
@@ -231,6 +241,11 @@ fn run_scan(args: ScanArgs) -> ExitCode {
         progress: stderr_tty && !args.quiet,
         include_package_files: args.include_package_files,
         exclude_paths,
+        all_images: args.all_images,
+        daemon: layerhound::source::daemon::DaemonOptions {
+            timeout: std::time::Duration::from_secs(args.daemon_timeout.max(1)),
+            idle_timeout: std::time::Duration::from_secs(args.daemon_idle_timeout.max(1)),
+        },
     };
     let outcome = scan::run(&args.targets, &matcher, &opts);
     let to_tty = args.output.is_none() && std::io::stdout().is_terminal();

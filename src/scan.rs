@@ -31,6 +31,10 @@ pub struct Options {
     pub include_package_files: bool,
     /// Drop findings whose path matches one of these.
     pub exclude_paths: Vec<regex::bytes::Regex>,
+    /// Also scan every image the Docker daemon holds.
+    pub all_images: bool,
+    /// Docker daemon connection settings.
+    pub daemon: crate::source::daemon::DaemonOptions,
 }
 
 /// A problem that made the scan incomplete or suspicious. One line, naming the image,
@@ -49,6 +53,9 @@ pub struct ScanError {
 
 impl fmt::Display for ScanError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.layer_index.is_none() && self.path.is_none() && self.message.contains(&self.image) {
+            return write!(f, "{}", self.message);
+        }
         write!(f, "{}", self.image)?;
         if let Some(i) = self.layer_index {
             write!(f, ": layer {i}")?;
@@ -70,6 +77,8 @@ pub struct ImageInfo {
     #[serde(rename = "ref")]
     pub reference: Option<String>,
     pub tags: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub repo_digests: Vec<String>,
     pub platform: String,
     pub config_digest: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -179,9 +188,13 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
     // Open every target and list its images.
     let mut stores: Vec<Store> = Vec::new();
     let mut images: Vec<(usize, Image)> = Vec::new();
-    for raw in targets {
-        let opened =
-            crate::target::parse(raw).and_then(|t| source::open(&t, &spool).map(|o| (t, o)));
+    let mut work: Vec<String> = targets.to_vec();
+    if opts.all_images {
+        work.push("docker-daemon:".to_string());
+    }
+    for raw in &work {
+        let opened = crate::target::parse(raw)
+            .and_then(|t| source::open(&t, &spool, opts.daemon).map(|o| (t, o)));
         let (target, opened) = match opened {
             Ok(v) => v,
             Err(e) => {
@@ -241,15 +254,17 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
     let mut jobs: Vec<Job> = Vec::new();
     for (ii, (ti, img)) in images.iter().enumerate() {
         for l in &img.layers {
-            job_of.entry((*ti, l.blob.clone())).or_insert_with(|| {
-                jobs.push(Job {
-                    target: *ti,
-                    size: stores[*ti].get(&l.blob).map_or(0, |b| b.len() as u64),
-                    image: ii,
-                    layer: l.index,
+            job_of
+                .entry((*ti, stores[*ti].canonical(&l.blob)))
+                .or_insert_with(|| {
+                    jobs.push(Job {
+                        target: *ti,
+                        size: stores[*ti].get(&l.blob).map_or(0, |b| b.len() as u64),
+                        image: ii,
+                        layer: l.index,
+                    });
+                    jobs.len() - 1
                 });
-                jobs.len() - 1
-            });
         }
     }
 
@@ -299,13 +314,14 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
         let layer_results: Vec<&LayerResult> = img
             .layers
             .iter()
-            .map(|l| &results[job_of[&(*ti, l.blob.clone())]])
+            .map(|l| &results[job_of[&(*ti, stores[*ti].canonical(&l.blob))]])
             .collect();
         let fss: Vec<&LayerFs> = layer_results.iter().map(|r| &r.fs).collect();
         out.images.push(ImageInfo {
             image: img.source.clone(),
             reference: img.reference.clone(),
             tags: img.tags.clone(),
+            repo_digests: img.repo_digests.clone(),
             platform: img.platform.clone(),
             config_digest: img.config_digest.clone(),
             manifest_digest: img.manifest_digest.clone(),

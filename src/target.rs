@@ -42,7 +42,10 @@ impl Target {
     pub fn label(&self) -> String {
         match self.transport {
             Transport::DockerDaemon => {
-                format!("docker-daemon:{}", self.reference.as_deref().unwrap_or(""))
+                format!(
+                    "docker-daemon:{}",
+                    self.reference.as_deref().unwrap_or("(all images)")
+                )
             }
             t => format!("{}:{}", t.name(), self.path.display()),
         }
@@ -89,11 +92,9 @@ pub fn parse(raw: &str) -> Result<Target> {
         }
     }
     if let Some(rest) = raw.strip_prefix("docker-daemon:") {
-        return Ok(mk(
-            Transport::DockerDaemon,
-            PathBuf::new(),
-            Some(rest.to_string()),
-        ));
+        // `docker-daemon:` alone means every image the daemon holds.
+        let reference = Some(rest.to_string()).filter(|r| !r.is_empty());
+        return Ok(mk(Transport::DockerDaemon, PathBuf::new(), reference));
     }
     let path = Path::new(raw);
     if path.exists() {

@@ -106,6 +106,7 @@ pub fn images(store: &Store, label: &str, wanted: Option<&str>) -> Result<Resolv
             source: label.to_string(),
             reference: tags.first().cloned(),
             tags,
+            repo_digests: Vec::new(),
             platform: platform_of(&cfg),
             config_digest,
             manifest_digest: None,

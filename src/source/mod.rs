@@ -2,6 +2,7 @@
 //! [`Store`]. docker save archives (classic and Docker 25+), OCI layout directories
 //! and OCI archives all end here; later stages never know which one it was.
 
+pub mod daemon;
 pub mod docker;
 pub mod oci;
 pub mod store;
@@ -37,7 +38,7 @@ pub struct Resolved {
 }
 
 /// Opens a target and lists its images.
-pub fn open(target: &Target, spool: &Spool) -> Result<Opened> {
+pub fn open(target: &Target, spool: &Spool, daemon_opts: daemon::DaemonOptions) -> Result<Opened> {
     let label = target.label();
     let (store, resolved) = match target.transport {
         Transport::DockerArchive => {
@@ -64,12 +65,7 @@ pub fn open(target: &Target, spool: &Spool) -> Result<Opened> {
             let r = oci::images(&store, &label, target.reference.as_deref())?;
             (store, r)
         }
-        Transport::DockerDaemon => {
-            return Err(Error::Target(format!(
-                "{label}: reading from a Docker daemon is not available in this build; export the image with `docker save -o image.tar {}` and scan docker-archive:image.tar",
-                target.reference.as_deref().unwrap_or("IMAGE")
-            )));
-        }
+        Transport::DockerDaemon => daemon::open(target.reference.as_deref(), spool, daemon_opts)?,
     };
     Ok(Opened {
         store,

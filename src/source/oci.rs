@@ -221,6 +221,7 @@ impl Walk<'_> {
             source: self.label.to_string(),
             reference: name.map(str::to_string),
             tags: name.map(str::to_string).into_iter().collect(),
+            repo_digests: Vec::new(),
             platform,
             config_digest: cdigest,
             manifest_digest: Some(digest),

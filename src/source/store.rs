@@ -73,8 +73,70 @@ pub fn map_file(path: &Path) -> Result<Blob> {
 
 /// Where the blobs of an image input live.
 pub enum Store {
-    Dir { root: PathBuf },
+    Dir {
+        root: PathBuf,
+    },
     Tar(TarStore),
+    /// Members received from a stream (a daemon's export), each in memory or in a spool file.
+    Members(MemberStore),
+}
+
+/// Members of an archive that arrived as a stream.
+#[derive(Default)]
+pub struct MemberStore {
+    members: HashMap<Vec<u8>, Received>,
+    /// Spool files behind mapped members; removed when the store is dropped.
+    files: Vec<tempfile::NamedTempFile>,
+}
+
+enum Received {
+    Blob(Blob),
+    Link(Vec<u8>),
+}
+
+impl MemberStore {
+    /// Adds a member held in memory.
+    pub fn add_bytes(&mut self, name: &[u8], data: Vec<u8>) {
+        self.members
+            .insert(normalize_path(name), Received::Blob(Blob::from_vec(data)));
+    }
+
+    /// Adds a member written to a spool file (finished), mapping it.
+    pub fn add_file(&mut self, name: &[u8], file: tempfile::NamedTempFile) -> Result<()> {
+        let blob = map_file(file.path())?;
+        self.members
+            .insert(normalize_path(name), Received::Blob(blob));
+        self.files.push(file);
+        Ok(())
+    }
+
+    /// Adds a link member; `target` is resolved like a tar symlink or hard link.
+    pub fn add_link(&mut self, name: &[u8], target: &[u8], symlink: bool) {
+        let path = normalize_path(name);
+        let resolved = if symlink && !target.starts_with(b"/") {
+            normalize_path(&crate::util::join(
+                crate::util::parent(&path).unwrap_or(b""),
+                target,
+            ))
+        } else {
+            normalize_path(target)
+        };
+        self.members.insert(path, Received::Link(resolved));
+    }
+
+    fn get(&self, key: &[u8], name: &str, depth: usize) -> Result<Blob> {
+        match self.members.get(key) {
+            Some(Received::Blob(b)) => Ok(b.clone()),
+            Some(Received::Link(t)) if depth < 8 => self.get(t, name, depth + 1),
+            Some(Received::Link(_)) => Err(Error::Format(format!("{name}: too many links"))),
+            None => Err(Error::MissingBlob(name.to_string())),
+        }
+    }
+
+    /// Names of the members held, for diagnostics.
+    pub fn names(&self) -> impl Iterator<Item = &[u8]> {
+        self.members.keys().map(Vec::as_slice)
+    }
 }
 
 /// An archive mapped once; members are ranges of the map.
@@ -127,6 +189,30 @@ impl Store {
         }))
     }
 
+    /// The name a member finally resolves to, following links inside the archive, so
+    /// that one blob reached under two names is read once.
+    pub fn canonical(&self, name: &str) -> String {
+        let mut key = normalize_path(name.as_bytes());
+        for _ in 0..8 {
+            let next = match self {
+                Store::Dir { .. } => None,
+                Store::Tar(t) => match t.members.get(&key) {
+                    Some(Member::Link(target)) => Some(target.clone()),
+                    _ => None,
+                },
+                Store::Members(m) => match m.members.get(&key) {
+                    Some(Received::Link(target)) => Some(target.clone()),
+                    _ => None,
+                },
+            };
+            match next {
+                Some(t) => key = t,
+                None => break,
+            }
+        }
+        String::from_utf8_lossy(&key).into_owned()
+    }
+
     /// Whether a member exists (regular file or link to one).
     pub fn contains(&self, name: &str) -> bool {
         self.get(name).is_ok()
@@ -162,6 +248,7 @@ impl Store {
                 map_file(&path)
             }
             Store::Tar(t) => t.get(&key, name, 0),
+            Store::Members(m) => m.get(&key, name, 0),
         }
     }
 }

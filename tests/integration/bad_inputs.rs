@@ -208,13 +208,11 @@ fn unknown_layer_media_type_is_an_error_but_scanned_by_content() {
 }
 
 #[test]
-fn daemon_targets_get_a_clear_message() {
-    let out = run(&["scan", "docker-daemon:corp/app:1.2"]);
-    assert_clean_failure(&out, &["docker-daemon:corp/app:1.2", "docker save"]);
-    let out = run(&["scan", "corp/app:1.2"]);
-    assert_clean_failure(&out, &["docker-daemon:corp/app:1.2"]);
+fn missing_paths_are_not_taken_for_image_references() {
     let out = run(&["scan", "./nope.tar"]);
     assert_clean_failure(&out, &["nope.tar", "no such file"]);
+    let out = run(&["scan", "docker-archive:/nonexistent/x.tar"]);
+    assert_clean_failure(&out, &["/nonexistent/x.tar", "no such file"]);
 }
 
 #[test]

@@ -5,6 +5,7 @@
 
 mod bad_inputs;
 mod cli;
+mod daemon;
 mod every_rule;
 mod fixture;
 mod forms;
