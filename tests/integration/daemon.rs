@@ -128,6 +128,15 @@ fn daemon_scan_equals_archive_scan() {
         );
         assert_eq!(r["images"][0]["tags"], serde_json::json!([tag]));
     }
+    // By image id: the export carries no tag, inspect supplies it.
+    let (_, r, _) = scan_json(&format!("docker-daemon:{tag}"), &[]);
+    let id = r["images"][0]["config_digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (code, r, stderr) = scan_json(&format!("docker-daemon:{id}"), &["--reveal"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(key(&r, tag), want, "by id");
 }
 
 #[test]
