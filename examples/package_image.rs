@@ -20,37 +20,6 @@ use fixture::{Entry, Image, Layer};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-/// Every directory, file and symlink under `root`, in sorted order (device nodes,
-/// fifos and sockets are left out, as a layer of a built image would not need them).
-fn walk(root: &Path) -> std::io::Result<Vec<Entry>> {
-    let mut out = Vec::new();
-    for e in walkdir::WalkDir::new(root).sort_by_file_name().min_depth(1) {
-        let e = e.map_err(std::io::Error::other)?;
-        let rel = e
-            .path()
-            .strip_prefix(root)
-            .unwrap()
-            .to_string_lossy()
-            .into_owned();
-        let ft = e.file_type();
-        if ft.is_symlink() {
-            let t = std::fs::read_link(e.path())?;
-            out.push(Entry::symlink(&rel, &t.to_string_lossy()));
-        } else if ft.is_dir() {
-            out.push(Entry::dir(&format!("{rel}/")));
-        } else if ft.is_file() {
-            let mode = e
-                .metadata()
-                .map_err(std::io::Error::other)?
-                .permissions()
-                .mode()
-                & 0o7777;
-            out.push(Entry::file_mode(&rel, std::fs::read(e.path())?, mode));
-        }
-    }
-    Ok(out)
-}
-
 fn usage() -> ! {
     eprintln!(
         "usage: package_image ROOTFS PLANTED.json OUT.tar [--append REL_PATH LINE]... [--env KEY=VALUE]..."
@@ -81,7 +50,7 @@ fn main() -> std::io::Result<()> {
     }
 
     // (a) base: the whole root filesystem.
-    let base = walk(rootfs)?;
+    let base = fixture::entries_from_dir(rootfs)?;
     let base_bytes: usize = base
         .iter()
         .map(|e| match e {

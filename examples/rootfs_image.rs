@@ -16,43 +16,13 @@ mod images;
 use fixture::{Entry, Image, Layer};
 use std::path::Path;
 
-fn walk(root: &Path) -> std::io::Result<Vec<Entry>> {
-    let mut out = Vec::new();
-    for e in walkdir::WalkDir::new(root).sort_by_file_name().min_depth(1) {
-        let e = e.map_err(std::io::Error::other)?;
-        let rel = e
-            .path()
-            .strip_prefix(root)
-            .unwrap()
-            .to_string_lossy()
-            .into_owned();
-        let ft = e.file_type();
-        if ft.is_symlink() {
-            let t = std::fs::read_link(e.path())?;
-            out.push(Entry::symlink(&rel, &t.to_string_lossy()));
-        } else if ft.is_dir() {
-            out.push(Entry::dir(&format!("{rel}/")));
-        } else if ft.is_file() {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = e
-                .metadata()
-                .map_err(std::io::Error::other)?
-                .permissions()
-                .mode()
-                & 0o7777;
-            out.push(Entry::file_mode(&rel, std::fs::read(e.path())?, mode));
-        }
-    }
-    Ok(out)
-}
-
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [rootfs, out] = args.as_slice() else {
         eprintln!("usage: rootfs_image ROOTFS OUT.tar");
         std::process::exit(2);
     };
-    let base = walk(Path::new(rootfs))?;
+    let base = fixture::entries_from_dir(Path::new(rootfs))?;
     eprintln!("base layer: {} entries from {rootfs}", base.len());
     let demo = images::reference_image();
     let mut img = Image::new("demo/debian-app:1.0")

@@ -384,3 +384,44 @@ fn stalled_stream_hits_the_idle_timeout() {
         "no hang"
     );
 }
+
+/// Forwards loopback TCP connections to the test daemon's unix socket.
+fn tcp_forwarder() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let upstream = socket_path();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { return };
+            let Ok(server) = UnixStream::connect(&upstream) else {
+                return;
+            };
+            let (mut c_in, mut s_out) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || std::io::copy(&mut c_in, &mut s_out));
+            let (mut s_in, mut c_out) = (server, client);
+            std::thread::spawn(move || std::io::copy(&mut s_in, &mut c_out));
+        }
+    });
+    format!("tcp://{addr}")
+}
+
+#[test]
+fn tcp_docker_host() {
+    let tag = "lh-test/tcp:1";
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, want) = archive_scan(dir.path(), image(tag), tag);
+    load(&archive);
+    let out = Command::new(env!("CARGO_BIN_EXE_layerhound"))
+        .args(["scan", "--format", "json", "--quiet", "--reveal", tag])
+        .env("DOCKER_HOST", tcp_forwarder())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(key(&r, tag), want);
+}

@@ -446,6 +446,33 @@ pub fn build_layer(layer: &Layer) -> io::Result<(Vec<u8>, Vec<u8>, BuiltLayer)> 
     Ok((blob, tar, built))
 }
 
+/// Every directory, file and symlink under `root` as layer entries, in sorted order
+/// (device nodes, fifos and sockets are left out); file modes are kept.
+pub fn entries_from_dir(root: &Path) -> io::Result<Vec<Entry>> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = Vec::new();
+    for e in walkdir::WalkDir::new(root).sort_by_file_name().min_depth(1) {
+        let e = e.map_err(io::Error::other)?;
+        let rel = e
+            .path()
+            .strip_prefix(root)
+            .map_err(io::Error::other)?
+            .to_string_lossy()
+            .into_owned();
+        let ft = e.file_type();
+        if ft.is_symlink() {
+            let t = std::fs::read_link(e.path())?;
+            out.push(Entry::symlink(&rel, &t.to_string_lossy()));
+        } else if ft.is_dir() {
+            out.push(Entry::dir(&format!("{rel}/")));
+        } else if ft.is_file() {
+            let mode = e.metadata().map_err(io::Error::other)?.permissions().mode() & 0o7777;
+            out.push(Entry::file_mode(&rel, std::fs::read(e.path())?, mode));
+        }
+    }
+    Ok(out)
+}
+
 /// "sha256:<hex>" of `data`.
 pub fn sha256_digest(data: &[u8]) -> String {
     format!("sha256:{}", sha256_hex(data))
