@@ -51,6 +51,19 @@ pub struct ScanError {
     pub message: String,
 }
 
+impl ScanError {
+    /// An error about a whole image or input (no layer or path).
+    pub fn about(image: impl Into<String>, message: impl Into<String>) -> ScanError {
+        ScanError {
+            image: image.into(),
+            layer_index: None,
+            layer_digest: None,
+            path: None,
+            message: message.into(),
+        }
+    }
+}
+
 impl fmt::Display for ScanError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.layer_index.is_none() && self.path.is_none() && self.message.contains(&self.image) {
@@ -175,79 +188,13 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
     let spool = match Spool::new(opts.spool_dir.as_deref()) {
         Ok(s) => s,
         Err(e) => {
-            out.summary.errors.push(ScanError {
-                image: "(spool)".into(),
-                layer_index: None,
-                layer_digest: None,
-                path: None,
-                message: e.to_string(),
-            });
+            out.summary
+                .errors
+                .push(ScanError::about("(spool)", e.to_string()));
             return out;
         }
     };
-    // Open every target and list its images.
-    let mut stores: Vec<Store> = Vec::new();
-    let mut images: Vec<(usize, Image)> = Vec::new();
-    let mut work: Vec<String> = targets.to_vec();
-    if opts.all_images {
-        work.push("docker-daemon:".to_string());
-    }
-    for raw in &work {
-        let opened = crate::target::parse(raw)
-            .and_then(|t| source::open(&t, &spool, opts.daemon).map(|o| (t, o)));
-        let (target, opened) = match opened {
-            Ok(v) => v,
-            Err(e) => {
-                out.summary.errors.push(ScanError {
-                    image: raw.clone(),
-                    layer_index: None,
-                    layer_digest: None,
-                    path: None,
-                    message: e.to_string(),
-                });
-                continue;
-            }
-        };
-        let label = target.label();
-        for issue in opened.issues {
-            out.summary.errors.push(ScanError {
-                image: label.clone(),
-                layer_index: None,
-                layer_digest: None,
-                path: None,
-                message: issue
-                    .message
-                    .strip_prefix(&format!("{label}: "))
-                    .unwrap_or(&issue.message)
-                    .to_string(),
-            });
-        }
-        out.summary.skipped.extend(opened.skipped);
-        let mut imgs = opened.images;
-        if let Some(p) = &opts.platform {
-            let available: Vec<String> = imgs.iter().map(|i| i.platform.clone()).collect();
-            imgs.retain(|i| platform_matches(&i.platform, p));
-            if imgs.is_empty() {
-                out.summary.errors.push(ScanError {
-                    image: label.clone(),
-                    layer_index: None,
-                    layer_digest: None,
-                    path: None,
-                    message: format!(
-                        "no image for platform {p} (available: {})",
-                        if available.is_empty() {
-                            "none".into()
-                        } else {
-                            available.join(", ")
-                        }
-                    ),
-                });
-            }
-        }
-        let ti = stores.len();
-        stores.push(opened.store);
-        images.extend(imgs.into_iter().map(|i| (ti, i)));
-    }
+    let (stores, images) = open_targets(targets, opts, &spool, &mut out.summary);
 
     // Distinct layers across all images.
     let mut job_of: HashMap<(usize, String), usize> = HashMap::new();
@@ -477,6 +424,70 @@ fn platform_matches(have: &str, want: &str) -> bool {
     let h: Vec<&str> = have.split('/').collect();
     let w: Vec<&str> = want.split('/').collect();
     w.iter().enumerate().all(|(i, part)| h.get(i) == Some(part))
+}
+
+/// Opens every target (and the daemon's images with `--all-images`) and lists the
+/// images to scan, recording what went wrong in `summary`.
+fn open_targets(
+    targets: &[String],
+    opts: &Options,
+    spool: &Spool,
+    summary: &mut Summary,
+) -> (Vec<Store>, Vec<(usize, Image)>) {
+    let mut stores: Vec<Store> = Vec::new();
+    let mut images: Vec<(usize, Image)> = Vec::new();
+    let mut work: Vec<String> = targets.to_vec();
+    if opts.all_images {
+        work.push("docker-daemon:".to_string());
+    }
+    for raw in &work {
+        let opened = crate::target::parse(raw)
+            .and_then(|t| source::open(&t, spool, opts.daemon).map(|o| (t, o)));
+        let (target, opened) = match opened {
+            Ok(v) => v,
+            Err(e) => {
+                summary
+                    .errors
+                    .push(ScanError::about(raw.clone(), e.to_string()));
+                continue;
+            }
+        };
+        let label = target.label();
+        for issue in opened.issues {
+            summary.errors.push(ScanError::about(
+                label.clone(),
+                issue
+                    .message
+                    .strip_prefix(&format!("{label}: "))
+                    .unwrap_or(&issue.message)
+                    .to_string(),
+            ));
+        }
+        summary.skipped.extend(opened.skipped);
+        let mut imgs = opened.images;
+        if let Some(p) = &opts.platform {
+            let available: Vec<String> = imgs.iter().map(|i| i.platform.clone()).collect();
+            imgs.retain(|i| platform_matches(&i.platform, p));
+            if imgs.is_empty() {
+                summary.errors.push(ScanError::about(
+                    label.clone(),
+                    format!(
+                        "no image for platform {p} (available: {})",
+                        if available.is_empty() {
+                            "none".into()
+                        } else {
+                            available.join(", ")
+                        }
+                    ),
+                ));
+            }
+        }
+        let ti = stores.len();
+        stores.push(opened.store);
+        images.extend(imgs.into_iter().map(|i| (ti, i)));
+    }
+
+    (stores, images)
 }
 
 /// A bar on stderr: stored layer bytes done of total, and the layer being read.
