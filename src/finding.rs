@@ -27,6 +27,10 @@ pub struct Location {
     pub created_by: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// For a secret inside a nested archive or compressed file: the file's path, then
+    /// each inner path; `line` and `column` refer to the innermost file.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub nested: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

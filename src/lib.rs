@@ -4,6 +4,7 @@
 //! [`target`] → [`source`] → [`image`] → [`layer`] → [`overlay`] → [`matcher`] →
 //! [`finding`] → [`report`]. [`scan`] wires the stages together.
 
+pub mod content;
 pub mod error;
 pub mod finding;
 pub mod image;

@@ -62,6 +62,21 @@ struct ScanArgs {
     /// What to scan.
     #[arg(required_unless_present = "all_images", value_name = "TARGET")]
     targets: Vec<String>,
+    /// Look inside archives and compressed files at most this many levels deep.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    max_depth: usize,
+    /// Most bytes (MiB) the archives and compressed files inside one file may expand to.
+    #[arg(long, value_name = "MIB", default_value_t = 512)]
+    max_nested_bytes: u64,
+    /// Largest decompressed-to-compressed ratio of a nested stream or member.
+    #[arg(long, value_name = "RATIO", default_value_t = 250)]
+    max_ratio: u64,
+    /// Most members read from one nested archive.
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    max_entries: usize,
+    /// Exit with 2 when anything was skipped or truncated (see summary.skipped).
+    #[arg(long)]
+    strict: bool,
     /// Scan every image the Docker daemon holds (each layer read once).
     #[arg(long)]
     all_images: bool,
@@ -242,6 +257,12 @@ fn run_scan(args: ScanArgs) -> ExitCode {
         include_package_files: args.include_package_files,
         exclude_paths,
         all_images: args.all_images,
+        limits: layerhound::content::Limits {
+            max_depth: args.max_depth,
+            max_bytes: args.max_nested_bytes.saturating_mul(1 << 20),
+            max_ratio: args.max_ratio.max(1),
+            max_entries: args.max_entries,
+        },
         daemon: layerhound::source::daemon::DaemonOptions {
             timeout: std::time::Duration::from_secs(args.daemon_timeout.max(1)),
             idle_timeout: std::time::Duration::from_secs(args.daemon_idle_timeout.max(1)),
@@ -289,7 +310,7 @@ fn run_scan(args: ScanArgs) -> ExitCode {
         }
         return fail(&format!("writing report: {e}"));
     }
-    if !outcome.summary.errors.is_empty() {
+    if !outcome.summary.errors.is_empty() || (args.strict && !outcome.summary.skipped.is_empty()) {
         ExitCode::from(2)
     } else if !outcome.findings.is_empty() {
         ExitCode::from(1)

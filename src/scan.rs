@@ -31,6 +31,8 @@ pub struct Options {
     pub include_package_files: bool,
     /// Drop findings whose path matches one of these.
     pub exclude_paths: Vec<regex::bytes::Regex>,
+    /// Caps on nested archives and compressed files.
+    pub limits: crate::content::Limits,
     /// Also scan every image the Docker daemon holds.
     pub all_images: bool,
     /// Docker daemon connection settings.
@@ -119,10 +121,30 @@ pub struct Summary {
     pub by_status: BTreeMap<String, usize>,
     pub errors: Vec<ScanError>,
     pub suppressed: Suppressed,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub skipped: Vec<String>,
+    /// What was not read whole, by reason: limits hit, corrupt nested streams,
+    /// attestation manifests. Exit code 2 with `--strict`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub skipped: BTreeMap<String, Skipped>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+}
+
+/// How often one reason made something be skipped, with the first few places.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Skipped {
+    pub count: usize,
+    pub examples: Vec<String>,
+}
+
+impl Summary {
+    /// Counts one skip.
+    pub fn skip(&mut self, reason: &str, example: String) {
+        let s = self.skipped.entry(reason.to_string()).or_default();
+        s.count += 1;
+        if s.examples.len() < 5 {
+            s.examples.push(example);
+        }
+    }
 }
 
 /// Findings set aside, by reason. Nothing is dropped without being counted here.
@@ -155,7 +177,26 @@ struct LayerMatch {
     offset: u64,
     /// Content hashes of the whole file, to compare with package records.
     hashes: Arc<FileHashes>,
+    /// For a secret inside a nested archive or compressed file: the file's path, then
+    /// the inner names; empty otherwise.
+    nested: Vec<String>,
 }
+
+/// A match found inside an expanded file, relative to the innermost content.
+#[derive(Clone)]
+struct InnerMatch {
+    chain: Vec<String>,
+    rule: usize,
+    secret: Vec<u8>,
+    line: u64,
+    column: u64,
+    offset: u64,
+}
+
+/// Expansions already matched, by content hash: the same archive in two layers (or
+/// two images) is expanded and matched once.
+type ContentCache =
+    std::sync::Mutex<HashMap<[u8; 32], Arc<(Vec<InnerMatch>, Vec<crate::content::Skip>)>>>;
 
 /// The result of reading and matching one layer blob.
 struct LayerResult {
@@ -167,6 +208,8 @@ struct LayerResult {
     diff_id: Option<String>,
     bytes: u64,
     errors: Vec<(Option<String>, String)>,
+    /// (path, inner chain, reason) of what a content limit or fault cut short.
+    skips: Vec<(String, Vec<String>, String)>,
 }
 
 struct Job {
@@ -215,6 +258,7 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
         }
     }
 
+    let cache: ContentCache = Default::default();
     let bar = progress_bar(opts.progress, jobs.iter().map(|j| j.size).sum());
     let results: Vec<LayerResult> = jobs
         .par_iter()
@@ -228,7 +272,14 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
                     img.reference.as_deref().unwrap_or(&img.source)
                 ));
             }
-            let r = scan_layer(&stores[job.target], lref, matcher, &spool);
+            let r = scan_layer(
+                &stores[job.target],
+                lref,
+                matcher,
+                &spool,
+                &opts.limits,
+                &cache,
+            );
             if let Some(b) = &bar {
                 b.inc(job.size);
             }
@@ -250,6 +301,16 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
                 path: path.clone(),
                 message: message.clone(),
             });
+        }
+        for (path, chain, reason) in &r.skips {
+            let place = std::iter::once(path.as_str())
+                .chain(chain.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(" → ");
+            out.summary.skip(
+                reason,
+                format!("{}: layer {}: {place}", img.source, lref.index),
+            );
         }
         out.summary.bytes_scanned += r.bytes;
     }
@@ -319,7 +380,11 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
                     rule_name: rule.name.clone(),
                     confidence: rule.confidence,
                     secret: display_bytes(&m.secret),
-                    fingerprint: fingerprint(&rule.id, &m.secret, &[&diff_id, &path]),
+                    fingerprint: {
+                        let mut place: Vec<&str> = vec![&diff_id, &path];
+                        place.extend(m.nested.iter().skip(1).map(String::as_str));
+                        fingerprint(&rule.id, &m.secret, &place)
+                    },
                     image: img.source.clone(),
                     reference: img.reference.clone(),
                     platform: img.platform.clone(),
@@ -341,6 +406,7 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
                             .map(|p| display_bytes(p))
                             .collect(),
                         path: Some(path),
+                        nested: m.nested.clone(),
                         field: None,
                         line: m.line,
                         column: m.column,
@@ -463,7 +529,9 @@ fn open_targets(
                     .to_string(),
             ));
         }
-        summary.skipped.extend(opened.skipped);
+        for s in opened.skipped {
+            summary.skip("attestation manifest (not an image)", s);
+        }
         let mut imgs = opened.images;
         if let Some(p) = &opts.platform {
             let available: Vec<String> = imgs.iter().map(|i| i.platform.clone()).collect();
@@ -506,6 +574,51 @@ fn progress_bar(enabled: bool, total: u64) -> Option<indicatif::ProgressBar> {
     Some(b)
 }
 
+/// Expands one file (nested archives, compressed payloads, UTF-16 text) and matches
+/// every view of it.
+fn expand_and_match(
+    bytes: &[u8],
+    path: &[u8],
+    matcher: &Matcher,
+    limits: &crate::content::Limits,
+) -> (Vec<InnerMatch>, Vec<crate::content::Skip>) {
+    let name = display_bytes(path);
+    let (views, mut skips) = crate::content::expand(bytes, &name, limits);
+    let mut out = Vec::new();
+    for v in views {
+        let inner_path = v.chain.last().map(|c| c.as_bytes()).unwrap_or(path);
+        let ms = match matcher.scan_bytes(&v.data, Some(inner_path)) {
+            Ok(ms) => best_per_span(matcher, ms),
+            Err(e) => {
+                skips.push(crate::content::Skip {
+                    chain: v.chain.clone(),
+                    reason: e.to_string(),
+                });
+                continue;
+            }
+        };
+        for m in ms {
+            let (line, column) = line_col(&v.data, m.secret.start);
+            let offset = match &v.offsets {
+                Some(map) => map
+                    .get(m.secret.start)
+                    .copied()
+                    .map_or(m.secret.start as u64, u64::from),
+                None => m.secret.start as u64,
+            };
+            out.push(InnerMatch {
+                chain: v.chain.clone(),
+                rule: m.rule,
+                secret: v.data[m.secret.clone()].to_vec(),
+                line,
+                column,
+                offset,
+            });
+        }
+    }
+    (out, skips)
+}
+
 /// The package records visible in the filesystem made by layers `0..=pos`.
 fn package_db_as_of(results: &[&LayerResult], fss: &[&LayerFs], pos: usize) -> PackageDb {
     let below = &fss[..=pos];
@@ -539,11 +652,14 @@ fn scan_layer(
     lref: &crate::image::LayerRef,
     matcher: &Matcher,
     spool: &Spool,
+    limits: &crate::content::Limits,
+    cache: &ContentCache,
 ) -> LayerResult {
     let mut r = LayerResult {
         fs: LayerFs::default(),
         matches: Vec::new(),
         records: Vec::new(),
+        skips: Vec::new(),
         digest: None,
         diff_id: None,
         bytes: 0,
@@ -640,10 +756,58 @@ fn scan_layer(
                     column,
                     offset: m.secret.start as u64,
                     hashes: h,
+                    nested: Vec::new(),
                 });
             }
         }
         Err(e) => r.errors.push((None, e.to_string())),
+    }
+    for (k, item) in items.iter().enumerate() {
+        let bytes = &data[item.range.clone()];
+        if !crate::content::worth_expanding(bytes) {
+            continue;
+        }
+        let e = &entries[item_entries[k]];
+        let key: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(bytes).into();
+        let cached = cache.lock().ok().and_then(|c| c.get(&key).cloned());
+        let expanded = match cached {
+            Some(x) => x,
+            None => {
+                let x = Arc::new(expand_and_match(bytes, &e.path, matcher, limits));
+                if let Ok(mut c) = cache.lock() {
+                    c.insert(key, x.clone());
+                }
+                x
+            }
+        };
+        let path = display_bytes(&e.path);
+        for s in &expanded.1 {
+            r.skips
+                .push((path.clone(), s.chain.clone(), s.reason.clone()));
+        }
+        if expanded.0.is_empty() {
+            continue;
+        }
+        let h = Arc::new(FileHashes::of(bytes));
+        for m in &expanded.0 {
+            r.matches.push(LayerMatch {
+                entry: item_entries[k],
+                path: e.path.clone(),
+                rule: m.rule,
+                secret: m.secret.clone(),
+                line: m.line,
+                column: m.column,
+                offset: m.offset,
+                hashes: h.clone(),
+                nested: if m.chain.is_empty() {
+                    Vec::new()
+                } else {
+                    std::iter::once(path.clone())
+                        .chain(m.chain.iter().cloned())
+                        .collect()
+                },
+            });
+        }
     }
     let mut record_bytes = 0usize;
     for (i, e) in entries.iter().enumerate() {

@@ -118,10 +118,7 @@ impl Walk<'_> {
             .and_then(|a| a.get("vnd.docker.reference.type"))
             .is_some_and(|t| t == "attestation-manifest")
         {
-            self.out.skipped.push(format!(
-                "{}: attestation manifest {digest} (not an image)",
-                self.label
-            ));
+            self.out.skipped.push(format!("{}: {digest}", self.label));
             return;
         }
         let path = match blob_path(&digest) {

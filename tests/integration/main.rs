@@ -11,5 +11,6 @@ mod fixture;
 mod forms;
 mod gitleaks;
 mod images;
+mod nested;
 mod packages;
 mod support;
