@@ -30,10 +30,37 @@ pub struct FileHashes {
 
 impl FileHashes {
     pub fn of(data: &[u8]) -> FileHashes {
+        let mut h = Hashers::default();
+        h.update(data);
+        h.finish()
+    }
+
+    /// The hashes of `range` of a blob, read chunk by chunk.
+    pub fn of_blob(blob: &crate::source::Blob, range: std::ops::Range<usize>) -> FileHashes {
+        let mut h = Hashers::default();
+        blob.for_each_chunk(range, |c| h.update(c));
+        h.finish()
+    }
+}
+
+#[derive(Default)]
+struct Hashers {
+    md5: Md5,
+    sha1: Sha1,
+    sha256: Sha256,
+}
+
+impl Hashers {
+    fn update(&mut self, data: &[u8]) {
+        self.md5.update(data);
+        self.sha1.update(data);
+        self.sha256.update(data);
+    }
+    fn finish(self) -> FileHashes {
         FileHashes {
-            md5: Md5::digest(data).into(),
-            sha1: Sha1::digest(data).into(),
-            sha256: Sha256::digest(data).into(),
+            md5: self.md5.finalize().into(),
+            sha1: self.sha1.finalize().into(),
+            sha256: self.sha256.finalize().into(),
         }
     }
 }

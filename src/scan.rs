@@ -10,7 +10,7 @@ use crate::overlay::{LayerFs, Status, is_whiteout, status_of};
 use crate::packages::{FileHashes, PackageDb, is_package_db_path};
 use crate::source::{self, Store};
 use crate::spool::Spool;
-use crate::util::{display_bytes, line_col, short_digest};
+use crate::util::{display_bytes, line_col, line_col_in, short_digest};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -736,7 +736,8 @@ fn scan_layer(
             }
         })
         .collect();
-    match matcher.scan_items(data, &items) {
+    let tar = &opened.tar;
+    match matcher.scan_items_releasing(data, &items, &|r| tar.release(r)) {
         Ok(ms) => {
             let mut hashes: HashMap<usize, Arc<FileHashes>> = HashMap::new();
             for m in best_per_span(matcher, ms) {
@@ -744,9 +745,9 @@ fn scan_layer(
                 let bytes = &data[e.data.clone()];
                 let h = hashes
                     .entry(m.item)
-                    .or_insert_with(|| Arc::new(FileHashes::of(bytes)))
+                    .or_insert_with(|| Arc::new(FileHashes::of_blob(tar, e.data.clone())))
                     .clone();
-                let (line, column) = line_col(bytes, m.secret.start);
+                let (line, column) = line_col_in(tar, e.data.clone(), m.secret.start);
                 r.matches.push(LayerMatch {
                     entry: item_entries[m.item],
                     path: e.path.clone(),
@@ -788,7 +789,7 @@ fn scan_layer(
         if expanded.0.is_empty() {
             continue;
         }
-        let h = Arc::new(FileHashes::of(bytes));
+        let h = Arc::new(FileHashes::of_blob(&opened.tar, item.range.clone()));
         for m in &expanded.0 {
             r.matches.push(LayerMatch {
                 entry: item_entries[k],

@@ -11,7 +11,7 @@ pub mod tar_index;
 use crate::error::{Error, Result};
 use crate::source::store::{Blob, map_file};
 use crate::spool::Spool;
-use crate::util::{HashingReader, HashingWriter, sha256_digest};
+use crate::util::{HashingReader, HashingWriter};
 use std::io::{BufWriter, Read, Write};
 
 pub use tar_index::{EntryKind, TarEntry, TarIndex, index_tar};
@@ -80,6 +80,27 @@ fn describe_io(e: &std::io::Error) -> String {
     }
 }
 
+/// Reads a blob front to back, releasing what is behind it from memory.
+struct BlobReader<'a> {
+    blob: &'a Blob,
+    pos: usize,
+    released: usize,
+}
+
+impl Read for BlobReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let data = self.blob.bytes();
+        let n = buf.len().min(data.len() - self.pos);
+        buf[..n].copy_from_slice(&data[self.pos..self.pos + n]);
+        self.pos += n;
+        if self.pos - self.released >= 64 << 20 {
+            self.blob.release(self.released..self.pos);
+            self.released = self.pos;
+        }
+        Ok(n)
+    }
+}
+
 /// A layer ready to scan: its tar bytes, mapped.
 pub struct OpenedLayer {
     /// The uncompressed tar.
@@ -102,7 +123,9 @@ pub fn open_layer(blob: &Blob, spool: &Spool) -> Result<OpenedLayer> {
     let raw = blob.bytes();
     let compression = sniff(raw);
     if compression == Compression::None {
-        let digest = sha256_digest(raw);
+        let mut h = <sha2::Sha256 as sha2::Digest>::new();
+        blob.for_each_chunk(0..raw.len(), |c| sha2::Digest::update(&mut h, c));
+        let digest = format!("sha256:{}", hex::encode(sha2::Digest::finalize(h)));
         return Ok(OpenedLayer {
             tar: blob.clone(),
             compression,
@@ -114,7 +137,11 @@ pub fn open_layer(blob: &Blob, spool: &Spool) -> Result<OpenedLayer> {
         });
     }
     let mut file = spool.file()?;
-    let mut reader = HashingReader::new(raw);
+    let mut reader = HashingReader::new(BlobReader {
+        blob,
+        pos: 0,
+        released: 0,
+    });
     let mut writer = HashingWriter::new(BufWriter::with_capacity(1 << 20, file.as_file_mut()));
     let decode_error = match compression {
         Compression::Gzip => {

@@ -20,8 +20,9 @@ use std::sync::Mutex;
 
 /// How much data one Hyperscan call takes at most when batching small entries.
 const CHUNK_BYTES: usize = 8 << 20;
-/// Largest piece of one huge entry given to one Hyperscan call (its length is a u32).
-const PIECE_BYTES: usize = 1 << 30;
+/// Largest piece of one huge entry given to one Hyperscan call: small enough that the
+/// pages of a piece can be released once it is scanned, keeping memory flat.
+const PIECE_BYTES: usize = 64 << 20;
 /// Candidate ends of one rule closer than this are confirmed together.
 const MERGE_GAP: u64 = 256;
 
@@ -133,10 +134,25 @@ impl Matcher {
 
     /// Scans every item of `data`. Items must be sorted by start and not overlap.
     pub fn scan_items(&self, data: &[u8], items: &[Item<'_>]) -> Result<Vec<RawMatch>> {
+        self.scan_items_releasing(data, items, &|_| {})
+    }
+
+    /// Like [`Matcher::scan_items`], calling `release` with each range of `data` once
+    /// it has been scanned (a mapped layer drops those pages from memory).
+    pub fn scan_items_releasing(
+        &self,
+        data: &[u8],
+        items: &[Item<'_>],
+        release: &(dyn Fn(Range<usize>) + Sync),
+    ) -> Result<Vec<RawMatch>> {
         let pieces = plan_pieces(items, self.max_window);
         let results: Vec<Result<Vec<RawMatch>>> = pieces
             .par_iter()
-            .map(|piece| self.scan_piece(data, items, piece))
+            .map(|piece| {
+                let r = self.scan_piece(data, items, piece);
+                release(piece.range.clone());
+                r
+            })
             .collect();
         let mut out = Vec::new();
         for r in results {

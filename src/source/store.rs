@@ -50,6 +50,39 @@ impl Blob {
     pub fn len(&self) -> usize {
         self.range.len()
     }
+
+    /// Tells the OS that `range` (relative to this blob) will not be read again soon,
+    /// so its pages leave memory: peak memory then stays flat however large a file or
+    /// layer is. A later read faults the pages back in from the file. Owned blobs and
+    /// partial pages at the ends are left alone.
+    pub fn release(&self, range: Range<usize>) {
+        let Backing::Map(map) = &self.backing else {
+            return;
+        };
+        const PAGE: usize = 4096;
+        let start = (self.range.start + range.start).div_ceil(PAGE) * PAGE;
+        let end = ((self.range.start + range.end.min(self.range.len())) / PAGE) * PAGE;
+        if end > start {
+            // SAFETY: the map is read-only and file-backed (a spool file or an input
+            // file), so dropping its pages loses nothing: any later access, by this or
+            // another thread, reads the same bytes back from the file.
+            let _ = unsafe {
+                map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
+            };
+        }
+    }
+
+    /// Calls `f` on consecutive chunks of `range`, releasing each one after use.
+    pub fn for_each_chunk(&self, range: Range<usize>, mut f: impl FnMut(&[u8])) {
+        const CHUNK: usize = 64 << 20;
+        let mut at = range.start;
+        while at < range.end {
+            let end = (at + CHUNK).min(range.end);
+            f(&self.bytes()[at..end]);
+            self.release(at..end);
+            at = end;
+        }
+    }
     pub fn is_empty(&self) -> bool {
         self.range.is_empty()
     }

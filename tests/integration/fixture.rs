@@ -19,7 +19,7 @@
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::Path;
 
 use serde_json::{Map, Value, json};
@@ -444,6 +444,140 @@ pub fn build_layer(layer: &Layer) -> io::Result<(Vec<u8>, Vec<u8>, BuiltLayer)> 
         size: blob.len() as u64,
     };
     Ok((blob, tar, built))
+}
+
+/// Writes an OCI layout directory holding one image whose single gzip layer has one
+/// generated text file of `size` bytes at `path`, ending with the line `tail` — streamed
+/// to disk, never held in memory, so `size` may be many gigabytes. Returns the line
+/// and column at which `tail` starts.
+pub fn write_huge_oci(out: &Path, path: &str, size: u64, tail: &str) -> io::Result<(u64, u64)> {
+    struct Gen {
+        left: u64,
+        line: u64,
+        buf: Vec<u8>,
+        at: usize,
+        /// Newlines emitted, and bytes since the last one.
+        stats: std::rc::Rc<std::cell::Cell<(u64, u64)>>,
+    }
+    impl Read for Gen {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            if self.at == self.buf.len() {
+                if self.left == 0 {
+                    return Ok(0);
+                }
+                self.buf.clear();
+                self.at = 0;
+                while self.buf.len() < 1 << 16 {
+                    self.line += 1;
+                    self.buf.extend_from_slice(
+                        format!(
+                            "{:012} INFO request served in {} ms path=/api/v1/items/{}\n",
+                            self.line,
+                            self.line % 997,
+                            self.line * 7919 % 100_003
+                        )
+                        .as_bytes(),
+                    );
+                }
+                self.buf.truncate(self.buf.len().min(self.left as usize));
+                self.left -= self.buf.len() as u64;
+                let (mut nl, mut since) = self.stats.get();
+                for &b in &self.buf {
+                    if b == b'\n' {
+                        nl += 1;
+                        since = 0;
+                    } else {
+                        since += 1;
+                    }
+                }
+                self.stats.set((nl, since));
+            }
+            let n = out.len().min(self.buf.len() - self.at);
+            out[..n].copy_from_slice(&self.buf[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+    struct Hashing<W: Write> {
+        inner: W,
+        h: Sha256,
+        n: u64,
+    }
+    impl<W: Write> Write for Hashing<W> {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            let n = self.inner.write(b)?;
+            self.h.update(&b[..n]);
+            self.n += n as u64;
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            self.inner.flush()
+        }
+    }
+    let blobs = out.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs)?;
+    let tmp = blobs.join("layer.tmp");
+    let file = std::fs::File::create(&tmp)?;
+    let gz = flate2::write::GzEncoder::new(
+        Hashing {
+            inner: io::BufWriter::new(file),
+            h: Sha256::new(),
+            n: 0,
+        },
+        flate2::Compression::fast(),
+    );
+    let mut b = tar::Builder::new(Hashing {
+        inner: gz,
+        h: Sha256::new(),
+        n: 0,
+    });
+    let tail = format!("{tail}\n");
+    let body = size.saturating_sub(tail.len() as u64);
+    let mut h = tar::Header::new_gnu();
+    h.set_size(body + tail.len() as u64);
+    h.set_mode(0o644);
+    h.set_mtime(MTIME);
+    h.set_entry_type(tar::EntryType::Regular);
+    let stats = std::rc::Rc::new(std::cell::Cell::new((0u64, 0u64)));
+    let generator = Gen {
+        left: body,
+        line: 0,
+        buf: Vec::new(),
+        at: 0,
+        stats: stats.clone(),
+    };
+    b.append_data(&mut h, path, generator.chain(tail.as_bytes()))?;
+    let tar_w = b.into_inner()?;
+    let diff_id = format!("sha256:{}", hex::encode(tar_w.h.finalize()));
+    let mut file_w = tar_w.inner.finish()?;
+    file_w.flush()?;
+    let (layer_digest, layer_size) = (hex::encode(file_w.h.finalize()), file_w.n);
+    std::fs::rename(&tmp, blobs.join(&layer_digest))?;
+    let config = serde_json::to_vec(&serde_json::json!({
+        "architecture": "amd64", "os": "linux", "created": CREATED,
+        "config": {}, "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+        "history": [{"created": CREATED, "created_by": "RUN generate-logs"}]
+    }))?;
+    let config_digest = sha256_hex(&config);
+    std::fs::write(blobs.join(&config_digest), &config)?;
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2, "mediaType": MEDIA_TYPE_OCI_MANIFEST,
+        "config": {"mediaType": MEDIA_TYPE_OCI_CONFIG, "digest": format!("sha256:{config_digest}"), "size": config.len()},
+        "layers": [{"mediaType": MEDIA_TYPE_LAYER_GZIP, "digest": format!("sha256:{layer_digest}"), "size": layer_size}]
+    }))?;
+    let manifest_digest = sha256_hex(&manifest);
+    std::fs::write(blobs.join(&manifest_digest), &manifest)?;
+    std::fs::write(out.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)?;
+    std::fs::write(
+        out.join("index.json"),
+        serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2, "mediaType": MEDIA_TYPE_OCI_INDEX,
+            "manifests": [{"mediaType": MEDIA_TYPE_OCI_MANIFEST, "digest": format!("sha256:{manifest_digest}"), "size": manifest.len(),
+                "annotations": {ANNOTATION_REF_NAME: "huge"}, "platform": {"os": "linux", "architecture": "amd64"}}]
+        }))?,
+    )?;
+    let (nl, since) = stats.get();
+    Ok((nl + 1, since + 1))
 }
 
 /// Every directory, file and symlink under `root` as layer entries, in sorted order
