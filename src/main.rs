@@ -25,7 +25,7 @@ struct Cli {
 enum Command {
     /// Scan images: docker-archive:PATH, oci:DIR[:REF], oci-archive:PATH[:REF],
     /// docker-daemon:REF, a bare path or a bare image reference.
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// List or check rules.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -74,6 +74,12 @@ struct ScanArgs {
     /// Most members read from one nested archive.
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     max_entries: usize,
+    /// Most bytes (MiB) one layer may decompress to; the rest of it is not scanned.
+    #[arg(long, value_name = "MIB", default_value_t = 65_536)]
+    max_layer_bytes: u64,
+    /// Largest decompressed-to-compressed ratio of a layer (never capping below 1 GiB).
+    #[arg(long, value_name = "RATIO", default_value_t = 1000)]
+    max_layer_ratio: u64,
     /// Exit with 2 when anything was skipped or truncated (see summary.skipped).
     #[arg(long)]
     strict: bool,
@@ -159,7 +165,7 @@ fn load_rules(a: &RuleArgs) -> layerhound::Result<RuleSet> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Scan(args) => run_scan(args),
+        Command::Scan(args) => run_scan(*args),
         Command::Rules(RulesCommand::List { format, rules }) => match load_rules(&rules) {
             Ok(set) => {
                 let mut out = std::io::stdout().lock();
@@ -257,6 +263,10 @@ fn run_scan(args: ScanArgs) -> ExitCode {
         include_package_files: args.include_package_files,
         exclude_paths,
         all_images: args.all_images,
+        layer_caps: layerhound::layer::LayerCaps {
+            max_bytes: args.max_layer_bytes.saturating_mul(1 << 20),
+            max_ratio: args.max_layer_ratio.max(1),
+        },
         limits: layerhound::content::Limits {
             max_depth: args.max_depth,
             max_bytes: args.max_nested_bytes.saturating_mul(1 << 20),

@@ -33,6 +33,8 @@ pub struct Options {
     pub exclude_paths: Vec<regex::bytes::Regex>,
     /// Caps on nested archives and compressed files.
     pub limits: crate::content::Limits,
+    /// Caps on decompressing layers.
+    pub layer_caps: crate::layer::LayerCaps,
     /// Also scan every image the Docker daemon holds.
     pub all_images: bool,
     /// Docker daemon connection settings.
@@ -272,14 +274,7 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
                     img.reference.as_deref().unwrap_or(&img.source)
                 ));
             }
-            let r = scan_layer(
-                &stores[job.target],
-                lref,
-                matcher,
-                &spool,
-                &opts.limits,
-                &cache,
-            );
+            let r = scan_layer(&stores[job.target], lref, matcher, &spool, opts, &cache);
             if let Some(b) = &bar {
                 b.inc(job.size);
             }
@@ -652,9 +647,10 @@ fn scan_layer(
     lref: &crate::image::LayerRef,
     matcher: &Matcher,
     spool: &Spool,
-    limits: &crate::content::Limits,
+    opts: &Options,
     cache: &ContentCache,
 ) -> LayerResult {
+    let limits = &opts.limits;
     let mut r = LayerResult {
         fs: LayerFs::default(),
         matches: Vec::new(),
@@ -672,7 +668,7 @@ fn scan_layer(
             return r;
         }
     };
-    let opened = match open_layer(&blob, spool) {
+    let opened = match open_layer(&blob, spool, &opts.layer_caps) {
         Ok(o) => o,
         Err(e) => {
             r.errors.push((None, e.to_string()));
@@ -696,9 +692,13 @@ fn scan_layer(
             ),
         ));
     }
+    if let Some(t) = &opened.truncated {
+        r.skips.push(("(layer)".into(), Vec::new(), t.clone()));
+    }
     if let Some(exp) = &lref.diff_id
         && *exp != opened.diff_id
         && opened.decode_error.is_none()
+        && opened.truncated.is_none()
     {
         r.errors.push((
             None,
@@ -719,7 +719,10 @@ fn scan_layer(
     let data = opened.tar.bytes();
     r.bytes = data.len() as u64;
     let index = index_tar(data);
-    if let Some(e) = index.error {
+    // A layer cut short by a cap ends mid-entry; that is the counted skip, not corruption.
+    if let Some(e) = index.error
+        && opened.truncated.is_none()
+    {
         r.errors.push((None, e));
     }
     let entries = index.entries;

@@ -114,12 +114,32 @@ pub struct OpenedLayer {
     pub stored_size: u64,
     /// Set when the stream was corrupt or truncated; `tar` holds what was decoded before.
     pub decode_error: Option<String>,
+    /// Set when a cap cut decompression short; `tar` holds what was decoded up to it.
+    pub truncated: Option<String>,
     /// The spool file; removed when this is dropped.
     _spool_file: Option<tempfile::NamedTempFile>,
 }
 
-/// Opens a layer blob: sniff, decompress to the spool if needed, hash, map.
-pub fn open_layer(blob: &Blob, spool: &Spool) -> Result<OpenedLayer> {
+/// Caps on decompressing one layer.
+#[derive(Clone, Copy, Debug)]
+pub struct LayerCaps {
+    /// Most bytes a layer may decompress to.
+    pub max_bytes: u64,
+    /// Largest decompressed-to-compressed ratio (never below 1 GiB in all).
+    pub max_ratio: u64,
+}
+
+impl Default for LayerCaps {
+    fn default() -> Self {
+        LayerCaps {
+            max_bytes: 64 << 30,
+            max_ratio: 1000,
+        }
+    }
+}
+
+/// Opens a layer blob: sniff, decompress to the spool if needed (within `caps`), hash, map.
+pub fn open_layer(blob: &Blob, spool: &Spool, caps: &LayerCaps) -> Result<OpenedLayer> {
     let raw = blob.bytes();
     let compression = sniff(raw);
     if compression == Compression::None {
@@ -133,9 +153,15 @@ pub fn open_layer(blob: &Blob, spool: &Spool) -> Result<OpenedLayer> {
             digest,
             stored_size: raw.len() as u64,
             decode_error: None,
+            truncated: None,
             _spool_file: None,
         });
     }
+    let cap = caps.max_bytes.min(
+        (raw.len() as u64)
+            .saturating_mul(caps.max_ratio)
+            .max(1 << 30),
+    );
     let mut file = spool.file()?;
     let mut reader = HashingReader::new(BlobReader {
         blob,
@@ -145,20 +171,27 @@ pub fn open_layer(blob: &Blob, spool: &Spool) -> Result<OpenedLayer> {
     let mut writer = HashingWriter::new(BufWriter::with_capacity(1 << 20, file.as_file_mut()));
     let decode_error = match compression {
         Compression::Gzip => {
-            let mut d = flate2::read::MultiGzDecoder::new(&mut reader);
-            std::io::copy(&mut d, &mut writer).err()
+            let d = flate2::read::MultiGzDecoder::new(&mut reader);
+            std::io::copy(&mut d.take(cap), &mut writer).err()
         }
         Compression::Zstd => match zstd::stream::read::Decoder::new(&mut reader) {
             Ok(mut d) => {
                 let _ = d.window_log_max(31);
-                std::io::copy(&mut d, &mut writer).err()
+                std::io::copy(&mut d.take(cap), &mut writer).err()
             }
             Err(e) => Some(e),
         },
         Compression::None => None,
     }
     .map(|e| format!("{} stream: {}", compression.as_str(), describe_io(&e)));
-    let (mut bw, diff_id, _) = writer.finish();
+    let (mut bw, diff_id, written) = writer.finish();
+    let truncated = (written >= cap && decode_error.is_none()).then(|| {
+        if cap == caps.max_bytes {
+            format!("layer decompresses to more than --max-layer-bytes {} MiB; scanned the first {} MiB", caps.max_bytes >> 20, cap >> 20)
+        } else {
+            format!("layer inflates more than --max-layer-ratio {}x; scanned the first {} MiB", caps.max_ratio, cap >> 20)
+        }
+    });
     bw.flush()
         .map_err(|e| Error::Layer(format!("writing spool {}: {e}", spool.path().display())))?;
     drop(bw);
@@ -173,13 +206,7 @@ pub fn open_layer(blob: &Blob, spool: &Spool) -> Result<OpenedLayer> {
         diff_id,
         stored_size: raw.len() as u64,
         decode_error,
+        truncated,
         _spool_file: Some(file),
     })
-}
-
-/// Reads a small blob fully (used for JSON documents inside a stream).
-pub fn read_all(mut r: impl Read, limit: u64) -> std::io::Result<Vec<u8>> {
-    let mut v = Vec::new();
-    r.by_ref().take(limit).read_to_end(&mut v)?;
-    Ok(v)
 }

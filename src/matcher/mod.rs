@@ -262,6 +262,9 @@ impl Matcher {
         out: &mut Vec<RawMatch>,
     ) {
         let rule = &self.rules.rules[ri];
+        if !rule.binary && looks_binary(bytes) {
+            return;
+        }
         if let (Some(re), Some(p)) = (&rule.path, path)
             && !re.is_match(p)
         {
@@ -393,6 +396,11 @@ fn compile(rules: &RuleSet) -> Result<Compiled> {
         excluded,
         notes,
     })
+}
+
+/// A NUL byte in the first 8 KiB: the test git and grep use for binary files.
+fn looks_binary(bytes: &[u8]) -> bool {
+    bytes[..bytes.len().min(8192)].contains(&0)
 }
 
 /// The confirmation window for candidate ends `e_lo..=e_hi`: from the earliest line
@@ -600,6 +608,30 @@ confidence = "low"
             .unwrap();
         assert_eq!(got.len(), 2, "{got:?}");
         assert_eq!(got[1].secret, 10..13);
+    }
+
+    #[test]
+    fn rules_can_stay_out_of_binaries() {
+        let m = matcher(&RULE.replace("confidence", "binary = false\nconfidence"));
+        assert_eq!(
+            m.scan_bytes(b"x tok_Zr8vQ2mN7pL4xK9wT1bY", None)
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(
+            m.scan_bytes(b"\x7fELF\0\0 tok_Zr8vQ2mN7pL4xK9wT1bY", None)
+                .unwrap()
+                .is_empty()
+        );
+        let all = matcher(RULE);
+        assert_eq!(
+            all.scan_bytes(b"\x7fELF\0\0 tok_Zr8vQ2mN7pL4xK9wT1bY", None)
+                .unwrap()
+                .len(),
+            1,
+            "binaries are scanned by default"
+        );
     }
 
     #[test]

@@ -119,6 +119,8 @@ pub struct Rule {
     /// A structure the secret must have (e.g. a decodable JWT).
     pub structure: Option<filters::Structure>,
     pub confidence: Confidence,
+    /// Whether the rule applies to binary files (false for rules too noisy there).
+    pub binary: bool,
     pub window: usize,
     pub keywords: Vec<String>,
     pub references: Vec<String>,
@@ -178,6 +180,7 @@ struct RawRule {
     checksum: Option<filters::Checksum>,
     structure: Option<filters::Structure>,
     confidence: Option<Confidence>,
+    binary: Option<bool>,
     window: Option<usize>,
     #[serde(default)]
     keywords: Vec<String>,
@@ -334,6 +337,7 @@ impl RawRule {
             checksum: self.checksum,
             structure: self.structure,
             confidence: self.confidence.unwrap_or(Confidence::Medium),
+            binary: self.binary.unwrap_or(true),
             window: self.window.unwrap_or(DEFAULT_WINDOW).clamp(64, 1 << 20),
             keywords: self.keywords,
             references: self.references,

@@ -233,3 +233,50 @@ fn bombs_are_cut_counted_and_strict_fails() {
         5
     );
 }
+
+#[test]
+fn a_layer_inflating_past_its_cap_is_scanned_up_to_it_and_counted() {
+    let mut big = format!("AWS_ACCESS_KEY_ID={AWS_KEY_ID}\n").into_bytes();
+    big.extend(std::iter::repeat_n(b'.', 3 << 20));
+    big.extend(format!("\ntoken={GITHUB_PAT}\n").bytes());
+    let img = Image::new("corp/cap:1").step(
+        "COPY big /",
+        Layer::new(vec![Entry::file("data/big.env", big)]).gzip(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("cap.tar");
+    fixture::write(Form::OciArchive, &[img], &p).unwrap();
+    let (code, r, stderr) = scan_json(p.to_str().unwrap(), &["--max-layer-bytes", "2"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        find(&r, RULE_AWS_KEY_ID, "data/big.env")["status"],
+        "present"
+    );
+    assert!(
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["rule_id"] != RULE_GITHUB_PAT),
+        "past the cap"
+    );
+    let skipped = r["summary"]["skipped"].as_object().unwrap();
+    assert!(
+        skipped
+            .keys()
+            .any(|k| k.contains("--max-layer-bytes 2 MiB")),
+        "{skipped:#?}"
+    );
+    assert!(
+        r["summary"]["errors"].as_array().unwrap().is_empty(),
+        "a cap is not a digest error"
+    );
+    let (code, r, _) = scan_json(p.to_str().unwrap(), &[]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        find(&r, RULE_GITHUB_PAT, "data/big.env")["location"]["line"],
+        3
+    );
+    let (code, _, _) = scan_json(p.to_str().unwrap(), &["--max-layer-bytes", "2", "--strict"]);
+    assert_eq!(code, 2);
+}
