@@ -792,6 +792,17 @@ fn scan_layer(
         if expanded.0.is_empty() {
             continue;
         }
+        // A secret stored verbatim in the compressed bytes (small streams keep literals
+        // as they are) is reported once, by its nested location.
+        let entry = item_entries[k];
+        r.matches.retain(|m| {
+            m.entry != entry
+                || !m.nested.is_empty()
+                || !expanded
+                    .0
+                    .iter()
+                    .any(|x| x.rule == m.rule && x.secret == m.secret)
+        });
         let h = Arc::new(FileHashes::of_blob(&opened.tar, item.range.clone()));
         for m in &expanded.0 {
             r.matches.push(LayerMatch {

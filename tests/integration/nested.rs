@@ -53,6 +53,22 @@ fn utf16be(s: &str) -> Vec<u8> {
     s.encode_utf16().flat_map(u16::to_be_bytes).collect()
 }
 
+fn zst(d: &[u8]) -> Vec<u8> {
+    zstd::encode_all(d, 3).unwrap()
+}
+
+fn bz2(d: &[u8]) -> Vec<u8> {
+    let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+    e.write_all(d).unwrap();
+    e.finish().unwrap()
+}
+
+fn xz(d: &[u8]) -> Vec<u8> {
+    let mut e = xz2::write::XzEncoder::new(Vec::new(), 6);
+    e.write_all(d).unwrap();
+    e.finish().unwrap()
+}
+
 fn nested_image() -> Image {
     let backup = gz(&tar_of(&[(
         "root/.npmrc",
@@ -88,6 +104,32 @@ fn nested_image() -> Image {
                 Entry::file(
                     "app/legacy.ini",
                     utf16be(&format!("[aws]\naws_access_key_id = {AWS_KEY_ID}\n")),
+                ),
+                Entry::file(
+                    "srv/conf.tar.zst",
+                    zst(&tar_of(&[(
+                        "etc/app.env",
+                        format!("GH={GITHUB_PAT}\n").as_bytes(),
+                    )])),
+                ),
+                Entry::file(
+                    "srv/conf.tar.bz2",
+                    bz2(&tar_of(&[(
+                        "etc/app.env",
+                        format!("GH={GITHUB_PAT}\n").as_bytes(),
+                    )])),
+                ),
+                Entry::file(
+                    "var/log/auth.log.xz",
+                    xz(format!("x\nGH={GITHUB_PAT}\n").as_bytes()),
+                ),
+                Entry::file(
+                    "var/log/auth.log.1.bz2",
+                    bz2(format!("GH={GITHUB_PAT}\n").as_bytes()),
+                ),
+                Entry::file(
+                    "var/log/auth.log.2.zst",
+                    zst(format!("GH={GITHUB_PAT}\n").as_bytes()),
                 ),
             ])
             .gzip(),
@@ -163,6 +205,25 @@ fn secrets_one_level_down_are_found_with_their_chain() {
             "offset in the UTF-16 bytes"
         );
         assert!(nested_of(le).is_empty());
+        assert_eq!(
+            nested_of(find(&r, RULE_GITHUB_PAT, "srv/conf.tar.zst")),
+            ["srv/conf.tar.zst", "conf.tar", "etc/app.env"]
+        );
+        assert_eq!(
+            nested_of(find(&r, RULE_GITHUB_PAT, "srv/conf.tar.bz2")),
+            ["srv/conf.tar.bz2", "conf.tar", "etc/app.env"]
+        );
+        let x = find(&r, RULE_GITHUB_PAT, "var/log/auth.log.xz");
+        assert_eq!(nested_of(x), ["var/log/auth.log.xz", "auth.log"]);
+        assert_eq!(x["location"]["line"], 2);
+        assert_eq!(
+            nested_of(find(&r, RULE_GITHUB_PAT, "var/log/auth.log.1.bz2")),
+            ["var/log/auth.log.1.bz2", "auth.log.1"]
+        );
+        assert_eq!(
+            nested_of(find(&r, RULE_GITHUB_PAT, "var/log/auth.log.2.zst")),
+            ["var/log/auth.log.2.zst", "auth.log.2"]
+        );
         let be = find(&r, RULE_AWS_KEY_ID, "app/legacy.ini");
         assert_eq!(be["location"]["line"], 2);
         let mut c = comparable(&r);
@@ -224,6 +285,16 @@ fn bombs_are_cut_counted_and_strict_fails() {
     );
     assert!(reason("--max-entries").is_some(), "{skipped:#?}");
     assert!(reason("--max-depth").is_some(), "{skipped:#?}");
+    let (_, r, _) = scan_json(p.to_str().unwrap(), &["--max-nested-bytes", "1"]);
+    let bytes_cut = r["summary"]["skipped"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(k, _)| k.contains("--max-nested-bytes 1 MiB"))
+        .map(|(_, v)| v.clone());
+    assert!(
+        bytes_cut.is_some_and(|v| v["examples"][0].as_str().unwrap().contains("data/zeros.gz"))
+    );
     let (code, _, _) = scan_json(p.to_str().unwrap(), &["--max-entries", "10", "--strict"]);
     assert_eq!(code, 2);
     // Within the limits, the deep token is found.
