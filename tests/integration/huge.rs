@@ -21,4 +21,18 @@ fn secret_at_the_end_of_a_huge_entry() {
     assert_eq!(f["location"]["column"], column + 12);
     assert!(line > 10_000_000, "{line}");
     assert!(r["summary"]["bytes_scanned"].as_u64().unwrap() > size);
+
+    // The same layer under a ratio cap of 1 (which never caps below 1 GiB): scanned up to
+    // the cap, the token past it not reached, the cut counted.
+    let (code, r, stderr) = scan_json(
+        &format!("oci:{}", img.display()),
+        &["--max-layer-ratio", "1"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let skipped = r["summary"]["skipped"].as_object().unwrap();
+    assert!(
+        skipped.keys().any(|k| k.contains("--max-layer-ratio 1x")),
+        "{skipped:#?}"
+    );
+    assert_eq!(r["summary"]["bytes_scanned"].as_u64().unwrap(), 1 << 30);
 }
