@@ -165,11 +165,6 @@ impl MemberStore {
             None => Err(Error::MissingBlob(name.to_string())),
         }
     }
-
-    /// Names of the members held, for diagnostics.
-    pub fn names(&self) -> impl Iterator<Item = &[u8]> {
-        self.members.keys().map(Vec::as_slice)
-    }
 }
 
 /// An archive mapped once; members are ranges of the map.
