@@ -13,6 +13,7 @@ pub mod matcher;
 pub mod overlay;
 pub mod packages;
 pub mod report;
+pub mod results_cache;
 pub mod rules;
 pub mod scan;
 pub mod source;

@@ -80,6 +80,10 @@ struct ScanArgs {
     /// Largest decompressed-to-compressed ratio of a layer (never capping below 1 GiB).
     #[arg(long, value_name = "RATIO", default_value_t = 1000)]
     max_layer_ratio: u64,
+    /// A compressed layer that decompresses to at most MIB is held in memory; larger
+    /// ones go to a spool file (0: always spool).
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    spool_memory: u64,
     /// Exit with 2 when anything was skipped or truncated (see summary.skipped).
     #[arg(long)]
     strict: bool,
@@ -256,6 +260,29 @@ fn run_scan(args: ScanArgs) -> ExitCode {
         }
     }
     let stderr_tty = std::io::stderr().is_terminal();
+    let limits = layerhound::content::Limits {
+        max_depth: args.max_depth,
+        max_bytes: args.max_nested_bytes.saturating_mul(1 << 20),
+        max_ratio: args.max_ratio.max(1),
+        max_entries: args.max_entries,
+    };
+    let layer_caps = layerhound::layer::LayerCaps {
+        max_bytes: args.max_layer_bytes.saturating_mul(1 << 20),
+        max_ratio: args.max_layer_ratio.max(1),
+        in_memory: args.spool_memory.saturating_mul(1 << 20),
+    };
+    // Everything that decides what a layer scan yields keys the layer results cache.
+    let layer_cache = cache_dir.as_deref().map(|dir| {
+        let rules = format!(
+            "{:?}\n{:?}",
+            matcher.rules.rules, matcher.rules.global_allowlists
+        );
+        let options = format!(
+            "{limits:?}\n{} {}",
+            layer_caps.max_bytes, layer_caps.max_ratio
+        );
+        layerhound::results_cache::LayerCache::new(dir, &[rules.as_bytes(), options.as_bytes()])
+    });
     let opts = scan::Options {
         platform: args.platform.clone(),
         spool_dir: args.spool_dir.clone(),
@@ -263,16 +290,10 @@ fn run_scan(args: ScanArgs) -> ExitCode {
         include_package_files: args.include_package_files,
         exclude_paths,
         all_images: args.all_images,
-        layer_caps: layerhound::layer::LayerCaps {
-            max_bytes: args.max_layer_bytes.saturating_mul(1 << 20),
-            max_ratio: args.max_layer_ratio.max(1),
-        },
-        limits: layerhound::content::Limits {
-            max_depth: args.max_depth,
-            max_bytes: args.max_nested_bytes.saturating_mul(1 << 20),
-            max_ratio: args.max_ratio.max(1),
-            max_entries: args.max_entries,
-        },
+        layer_caps,
+        limits,
+        layer_cache,
+        reveal: args.reveal,
         daemon: layerhound::source::daemon::DaemonOptions {
             timeout: std::time::Duration::from_secs(args.daemon_timeout.max(1)),
             idle_timeout: std::time::Duration::from_secs(args.daemon_idle_timeout.max(1)),

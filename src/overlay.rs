@@ -41,7 +41,7 @@ impl Status {
 }
 
 /// What one layer does to the filesystem.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct LayerFs {
     /// Path → index of the last entry at that path (whiteout markers excluded).
     last: HashMap<Vec<u8>, usize>,

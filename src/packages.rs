@@ -21,7 +21,7 @@ pub struct PackageRef {
 }
 
 /// Content hashes of one file, in every form a package database records.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct FileHashes {
     md5: [u8; 16],
     sha1: [u8; 20],

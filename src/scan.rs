@@ -12,7 +12,7 @@ use crate::source::{self, Store};
 use crate::spool::Spool;
 use crate::util::{display_bytes, line_col, line_col_in, short_digest};
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::PathBuf;
@@ -39,6 +39,11 @@ pub struct Options {
     pub all_images: bool,
     /// Docker daemon connection settings.
     pub daemon: crate::source::daemon::DaemonOptions,
+    /// Where layer results are cached across runs (none: every layer is read).
+    pub layer_cache: Option<crate::results_cache::LayerCache>,
+    /// Secrets will be shown in full: cached results (which hold no secret values)
+    /// are used only for layers without findings.
+    pub reveal: bool,
 }
 
 /// A problem that made the scan incomplete or suspicious. One line, naming the image,
@@ -123,12 +128,19 @@ pub struct Summary {
     pub by_status: BTreeMap<String, usize>,
     pub errors: Vec<ScanError>,
     pub suppressed: Suppressed,
+    /// Layers whose results came from the layer results cache (`--cache`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub layers_from_cache: usize,
     /// What was not read whole, by reason: limits hit, corrupt nested streams,
     /// attestation manifests. Exit code 2 with `--strict`.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub skipped: BTreeMap<String, Skipped>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// How often one reason made something be skipped, with the first few places.
@@ -168,17 +180,37 @@ pub struct Outcome {
     pub summary: Summary,
 }
 
+/// A secret as a layer scan keeps it: in full, or (from the results cache, which
+/// never stores secret values) only as its redacted form.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+enum Secret {
+    Full(Vec<u8>),
+    Redacted(String),
+}
+
+impl Secret {
+    fn shown(&self) -> String {
+        match self {
+            Secret::Full(b) => display_bytes(b),
+            Secret::Redacted(s) => s.clone(),
+        }
+    }
+}
+
 /// A confirmed match inside one layer entry, with what the report needs.
+#[derive(Clone, Serialize, Deserialize)]
 struct LayerMatch {
     entry: usize,
     path: Vec<u8>,
     rule: usize,
-    secret: Vec<u8>,
+    secret: Secret,
+    /// Set once the layer's diff_id is known (see [`fingerprint`]).
+    fingerprint: String,
     line: u64,
     column: u64,
     offset: u64,
     /// Content hashes of the whole file, to compare with package records.
-    hashes: Arc<FileHashes>,
+    hashes: FileHashes,
     /// For a secret inside a nested archive or compressed file: the file's path, then
     /// the inner names; empty otherwise.
     nested: Vec<String>,
@@ -201,6 +233,7 @@ type ContentCache =
     std::sync::Mutex<HashMap<[u8; 32], Arc<(Vec<InnerMatch>, Vec<crate::content::Skip>)>>>;
 
 /// The result of reading and matching one layer blob.
+#[derive(Default, Serialize, Deserialize)]
 struct LayerResult {
     fs: LayerFs,
     matches: Vec<LayerMatch>,
@@ -260,11 +293,15 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
         }
     }
 
+    // Largest first, so the big layers do not end the run alone on one core.
+    let mut order: Vec<usize> = (0..jobs.len()).collect();
+    order.sort_by_key(|&j| std::cmp::Reverse(jobs[j].size));
     let cache: ContentCache = Default::default();
     let bar = progress_bar(opts.progress, jobs.iter().map(|j| j.size).sum());
-    let results: Vec<LayerResult> = jobs
+    let mut results: Vec<(usize, (LayerResult, bool))> = order
         .par_iter()
-        .map(|job| {
+        .map(|&j| {
+            let job = &jobs[j];
             let img = &images[job.image].1;
             let lref = &img.layers[job.layer];
             if let Some(b) = &bar {
@@ -274,13 +311,30 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
                     img.reference.as_deref().unwrap_or(&img.source)
                 ));
             }
-            let r = scan_layer(&stores[job.target], lref, matcher, &spool, opts, &cache);
+            let store = &stores[job.target];
+            let cached = opts
+                .layer_cache
+                .as_ref()
+                .and_then(|c| cached_layer(c, store, lref, opts.reveal));
+            let from_cache = cached.is_some();
+            let r = cached.unwrap_or_else(|| {
+                let r = scan_layer(store, lref, matcher, &spool, opts, &cache);
+                if let (Some(c), Some(d)) = (&opts.layer_cache, &r.digest)
+                    && r.errors.is_empty()
+                {
+                    c.store(d, &for_cache(&r));
+                }
+                r
+            });
             if let Some(b) = &bar {
                 b.inc(job.size);
             }
-            r
+            (j, (r, from_cache))
         })
         .collect();
+    results.sort_by_key(|(j, _)| *j);
+    out.summary.layers_from_cache = results.iter().filter(|(_, (_, c))| *c).count();
+    let results: Vec<LayerResult> = results.into_iter().map(|(_, (r, _))| r).collect();
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -374,12 +428,8 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
                     rule_id: rule.id.clone(),
                     rule_name: rule.name.clone(),
                     confidence: rule.confidence,
-                    secret: display_bytes(&m.secret),
-                    fingerprint: {
-                        let mut place: Vec<&str> = vec![&diff_id, &path];
-                        place.extend(m.nested.iter().skip(1).map(String::as_str));
-                        fingerprint(&rule.id, &m.secret, &place)
-                    },
+                    secret: m.secret.shown(),
+                    fingerprint: m.fingerprint.clone(),
                     image: img.source.clone(),
                     reference: img.reference.clone(),
                     platform: img.platform.clone(),
@@ -651,16 +701,7 @@ fn scan_layer(
     cache: &ContentCache,
 ) -> LayerResult {
     let limits = &opts.limits;
-    let mut r = LayerResult {
-        fs: LayerFs::default(),
-        matches: Vec::new(),
-        records: Vec::new(),
-        skips: Vec::new(),
-        digest: None,
-        diff_id: None,
-        bytes: 0,
-        errors: Vec::new(),
-    };
+    let mut r = LayerResult::default();
     let blob = match store.get(&lref.blob) {
         Ok(b) => b,
         Err(e) => {
@@ -681,41 +722,16 @@ fn scan_layer(
         r.errors
             .push((None, format!("{e}; scanned what was readable")));
     }
-    if let Some(exp) = &lref.digest
-        && *exp != opened.digest
-    {
-        r.errors.push((
-            None,
-            format!(
-                "blob digest mismatch: expected {exp}, found {}",
-                opened.digest
-            ),
-        ));
-    }
     if let Some(t) = &opened.truncated {
         r.skips.push(("(layer)".into(), Vec::new(), t.clone()));
     }
-    if let Some(exp) = &lref.diff_id
-        && *exp != opened.diff_id
-        && opened.decode_error.is_none()
-        && opened.truncated.is_none()
-    {
-        r.errors.push((
-            None,
-            format!("diff_id mismatch: expected {exp}, found {}", opened.diff_id),
-        ));
-    }
-    if let Some(size) = lref.size
-        && size != opened.stored_size
-    {
-        r.errors.push((
-            None,
-            format!(
-                "size mismatch: descriptor says {size} bytes, blob has {}",
-                opened.stored_size
-            ),
-        ));
-    }
+    r.errors.extend(expectation_errors(
+        lref,
+        &opened.digest,
+        &opened.diff_id,
+        opened.stored_size,
+        opened.decode_error.is_none() && opened.truncated.is_none(),
+    ));
     let data = opened.tar.bytes();
     r.bytes = data.len() as u64;
     let index = index_tar(data);
@@ -742,20 +758,21 @@ fn scan_layer(
     let tar = &opened.tar;
     match matcher.scan_items_releasing(data, &items, &|r| tar.release(r)) {
         Ok(ms) => {
-            let mut hashes: HashMap<usize, Arc<FileHashes>> = HashMap::new();
+            let mut hashes: HashMap<usize, FileHashes> = HashMap::new();
             for m in best_per_span(matcher, ms) {
                 let e = &entries[item_entries[m.item]];
                 let bytes = &data[e.data.clone()];
                 let h = hashes
                     .entry(m.item)
-                    .or_insert_with(|| Arc::new(FileHashes::of_blob(tar, e.data.clone())))
+                    .or_insert_with(|| FileHashes::of_blob(tar, e.data.clone()))
                     .clone();
                 let (line, column) = line_col_in(tar, e.data.clone(), m.secret.start);
                 r.matches.push(LayerMatch {
                     entry: item_entries[m.item],
                     path: e.path.clone(),
                     rule: m.rule,
-                    secret: bytes[m.secret.clone()].to_vec(),
+                    secret: Secret::Full(bytes[m.secret.clone()].to_vec()),
+                    fingerprint: String::new(),
                     line,
                     column,
                     offset: m.secret.start as u64,
@@ -798,18 +815,18 @@ fn scan_layer(
         r.matches.retain(|m| {
             m.entry != entry
                 || !m.nested.is_empty()
-                || !expanded
-                    .0
-                    .iter()
-                    .any(|x| x.rule == m.rule && x.secret == m.secret)
+                || !expanded.0.iter().any(|x| {
+                    x.rule == m.rule && matches!(&m.secret, Secret::Full(s) if *s == x.secret)
+                })
         });
-        let h = Arc::new(FileHashes::of_blob(&opened.tar, item.range.clone()));
+        let h = FileHashes::of_blob(&opened.tar, item.range.clone());
         for m in &expanded.0 {
             r.matches.push(LayerMatch {
                 entry: item_entries[k],
                 path: e.path.clone(),
                 rule: m.rule,
-                secret: m.secret.clone(),
+                secret: Secret::Full(m.secret.clone()),
+                fingerprint: String::new(),
                 line: m.line,
                 column: m.column,
                 offset: m.offset,
@@ -843,5 +860,106 @@ fn scan_layer(
         }
     }
     r.fs = LayerFs::build(&entries);
+    let diff_id = r.diff_id.clone().unwrap_or_default();
+    for m in &mut r.matches {
+        if let Secret::Full(secret) = &m.secret {
+            let path = display_bytes(&m.path);
+            let mut place: Vec<&str> = vec![&diff_id, &path];
+            place.extend(m.nested.iter().skip(1).map(String::as_str));
+            m.fingerprint = fingerprint(&matcher.rules.rules[m.rule].id, secret, &place);
+        }
+    }
     r
+}
+
+/// What a layer's manifest and config entries claim that its blob contradicts. The
+/// diff_id is compared only when the whole stream was decoded.
+fn expectation_errors(
+    lref: &crate::image::LayerRef,
+    digest: &str,
+    diff_id: &str,
+    stored_size: u64,
+    decoded_whole: bool,
+) -> Vec<(Option<String>, String)> {
+    let mut errors = Vec::new();
+    if let Some(exp) = &lref.digest
+        && exp != digest
+    {
+        errors.push((
+            None,
+            format!("blob digest mismatch: expected {exp}, found {digest}"),
+        ));
+    }
+    if let Some(exp) = &lref.diff_id
+        && exp != diff_id
+        && decoded_whole
+    {
+        errors.push((
+            None,
+            format!("diff_id mismatch: expected {exp}, found {diff_id}"),
+        ));
+    }
+    if let Some(size) = lref.size
+        && size != stored_size
+    {
+        errors.push((
+            None,
+            format!("size mismatch: descriptor says {size} bytes, blob has {stored_size}"),
+        ));
+    }
+    errors
+}
+
+/// The cached result of a layer, if there is one for the digest its manifest (or, for
+/// a plain docker save layer, its config) claims and the blob really has that digest.
+/// Decompression and matching are skipped; the claims are checked as on a full read.
+fn cached_layer(
+    cache: &crate::results_cache::LayerCache,
+    store: &Store,
+    lref: &crate::image::LayerRef,
+    reveal: bool,
+) -> Option<LayerResult> {
+    let claimed = lref.digest.as_deref().or(lref.diff_id.as_deref())?;
+    if !cache.contains(claimed) {
+        return None;
+    }
+    let blob = store.get(&lref.blob).ok()?;
+    let mut h = <sha2::Sha256 as sha2::Digest>::new();
+    blob.for_each_chunk(0..blob.len(), |c| sha2::Digest::update(&mut h, c));
+    let digest = format!("sha256:{}", hex::encode(sha2::Digest::finalize(h)));
+    if digest != claimed {
+        return None;
+    }
+    let mut r: LayerResult = cache.load(&digest)?;
+    if r.digest.as_deref() != Some(&digest) || (reveal && !r.matches.is_empty()) {
+        return None;
+    }
+    let diff_id = r.diff_id.clone().unwrap_or_default();
+    let truncated = r
+        .skips
+        .iter()
+        .any(|(p, c, _)| p == "(layer)" && c.is_empty());
+    r.errors = expectation_errors(lref, &digest, &diff_id, blob.len() as u64, !truncated);
+    Some(r)
+}
+
+/// The form of a layer result the cache keeps: secrets reduced to their redacted form.
+fn for_cache(r: &LayerResult) -> LayerResult {
+    LayerResult {
+        fs: r.fs.clone(),
+        matches: r
+            .matches
+            .iter()
+            .map(|m| LayerMatch {
+                secret: Secret::Redacted(crate::finding::redact(&m.secret.shown())),
+                ..m.clone()
+            })
+            .collect(),
+        records: r.records.clone(),
+        digest: r.digest.clone(),
+        diff_id: r.diff_id.clone(),
+        bytes: r.bytes,
+        errors: Vec::new(),
+        skips: r.skips.clone(),
+    }
 }

@@ -127,6 +127,9 @@ pub struct LayerCaps {
     pub max_bytes: u64,
     /// Largest decompressed-to-compressed ratio (never below 1 GiB in all).
     pub max_ratio: u64,
+    /// A layer that decompresses to at most this many bytes is held in memory; a
+    /// larger one goes to a spool file.
+    pub in_memory: u64,
 }
 
 impl Default for LayerCaps {
@@ -134,6 +137,7 @@ impl Default for LayerCaps {
         LayerCaps {
             max_bytes: 64 << 30,
             max_ratio: 1000,
+            in_memory: 256 << 20,
         }
     }
 }
@@ -162,29 +166,55 @@ pub fn open_layer(blob: &Blob, spool: &Spool, caps: &LayerCaps) -> Result<Opened
             .saturating_mul(caps.max_ratio)
             .max(1 << 30),
     );
-    let mut file = spool.file()?;
     let mut reader = HashingReader::new(BlobReader {
         blob,
         pos: 0,
         released: 0,
     });
-    let mut writer = HashingWriter::new(BufWriter::with_capacity(1 << 20, file.as_file_mut()));
-    let decode_error = match compression {
-        Compression::Gzip => {
-            let d = flate2::read::MultiGzDecoder::new(&mut reader);
-            std::io::copy(&mut d.take(cap), &mut writer).err()
-        }
-        Compression::Zstd => match zstd::stream::read::Decoder::new(&mut reader) {
-            Ok(mut d) => {
+    // Decode into memory first; a layer larger than `in_memory` spills to a spool file.
+    let mut head: Vec<u8> = Vec::new();
+    let mut spool_file = None;
+    let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
+    let (decode_error, written) = {
+        let decoder: std::io::Result<Box<dyn Read + '_>> = match compression {
+            Compression::Gzip => Ok(Box::new(flate2::read::MultiGzDecoder::new(&mut reader))),
+            _ => zstd::stream::read::Decoder::new(&mut reader).map(|mut d| {
                 let _ = d.window_log_max(31);
-                std::io::copy(&mut d.take(cap), &mut writer).err()
+                Box::new(d) as Box<dyn Read + '_>
+            }),
+        };
+        let describe =
+            |e: std::io::Error| format!("{} stream: {}", compression.as_str(), describe_io(&e));
+        match decoder {
+            Err(e) => (Some(describe(e)), 0),
+            Ok(d) => {
+                let mut d = d.take(cap);
+                let first = (&mut d)
+                    .take(caps.in_memory.min(cap).saturating_add(1))
+                    .read_to_end(&mut head);
+                if first.is_ok() && (head.len() as u64) > caps.in_memory.min(cap) {
+                    let mut file = spool.file()?;
+                    let spool_err = |e: std::io::Error| {
+                        Error::Layer(format!("writing spool {}: {e}", spool.path().display()))
+                    };
+                    let mut writer =
+                        HashingWriter::new(BufWriter::with_capacity(1 << 20, file.as_file_mut()));
+                    writer.write_all(&head).map_err(spool_err)?;
+                    head = Vec::new();
+                    let err = std::io::copy(&mut d, &mut writer).err().map(describe);
+                    let (mut bw, diff_id, written) = writer.finish();
+                    bw.flush().map_err(spool_err)?;
+                    drop(bw);
+                    hasher = <sha2::Sha256 as sha2::Digest>::new();
+                    spool_file = Some((file, diff_id));
+                    (err, written)
+                } else {
+                    sha2::Digest::update(&mut hasher, &head);
+                    (first.err().map(describe), head.len() as u64)
+                }
             }
-            Err(e) => Some(e),
-        },
-        Compression::None => None,
-    }
-    .map(|e| format!("{} stream: {}", compression.as_str(), describe_io(&e)));
-    let (mut bw, diff_id, written) = writer.finish();
+        }
+    };
     let truncated = (written >= cap && decode_error.is_none()).then(|| {
         if cap == caps.max_bytes {
             format!("layer decompresses to more than --max-layer-bytes {} MiB; scanned the first {} MiB", caps.max_bytes >> 20, cap >> 20)
@@ -192,13 +222,17 @@ pub fn open_layer(blob: &Blob, spool: &Spool, caps: &LayerCaps) -> Result<Opened
             format!("layer inflates more than --max-layer-ratio {}x; scanned the first {} MiB", caps.max_ratio, cap >> 20)
         }
     });
-    bw.flush()
-        .map_err(|e| Error::Layer(format!("writing spool {}: {e}", spool.path().display())))?;
-    drop(bw);
     // Hash whatever the decoder did not consume (trailing bytes) so the digest covers the blob.
     let _ = std::io::copy(&mut reader, &mut std::io::sink());
     let (digest, _) = reader.finish();
-    let tar = map_file(file.path())?;
+    let (tar, diff_id, file) = match spool_file {
+        Some((file, diff_id)) => (map_file(file.path())?, diff_id, Some(file)),
+        None => (
+            Blob::from_vec(head),
+            format!("sha256:{}", hex::encode(sha2::Digest::finalize(hasher))),
+            None,
+        ),
+    };
     Ok(OpenedLayer {
         tar,
         compression,
@@ -207,6 +241,6 @@ pub fn open_layer(blob: &Blob, spool: &Spool, caps: &LayerCaps) -> Result<Opened
         stored_size: raw.len() as u64,
         decode_error,
         truncated,
-        _spool_file: Some(file),
+        _spool_file: file,
     })
 }

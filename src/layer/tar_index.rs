@@ -7,7 +7,7 @@ use std::io::Cursor;
 use std::ops::Range;
 
 /// The kind of a tar entry, as far as the overlay cares.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum EntryKind {
     File,
     Dir,
