@@ -172,12 +172,38 @@ pub struct Suppressed {
     pub excluded_paths: usize,
 }
 
+/// What a report may say about a rule that produced findings.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct RuleInfo {
+    pub id: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub confidence: crate::rules::Confidence,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<String>,
+}
+
+impl From<&crate::rules::Rule> for RuleInfo {
+    fn from(r: &crate::rules::Rule) -> RuleInfo {
+        RuleInfo {
+            id: r.id.clone(),
+            name: r.name.clone(),
+            description: r.description.clone(),
+            confidence: r.confidence,
+            references: r.references.clone(),
+        }
+    }
+}
+
 /// Everything a scan produced.
 #[derive(Debug, Default)]
 pub struct Outcome {
     pub findings: Vec<Finding>,
     pub images: Vec<ImageInfo>,
     pub summary: Summary,
+    /// The rules behind `findings`, one per rule id, sorted by id.
+    pub rules: Vec<RuleInfo>,
 }
 
 /// A secret as a layer scan keeps it: in full, or (from the results cache, which
@@ -527,8 +553,22 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
             .entry(f.status.as_str().to_string())
             .or_default() += 1;
     }
+    out.rules = rules_used(matcher, &out.findings);
     drop(spool);
     out
+}
+
+/// The rules that produced `findings`, one per id, sorted by id.
+fn rules_used(matcher: &Matcher, findings: &[Finding]) -> Vec<RuleInfo> {
+    let used: std::collections::BTreeSet<&str> =
+        findings.iter().map(|f| f.rule_id.as_str()).collect();
+    let mut by_id: BTreeMap<&str, RuleInfo> = BTreeMap::new();
+    for r in &matcher.rules.rules {
+        if used.contains(r.id.as_str()) {
+            by_id.entry(r.id.as_str()).or_insert_with(|| r.into());
+        }
+    }
+    by_id.into_values().collect()
 }
 
 fn platform_matches(have: &str, want: &str) -> bool {

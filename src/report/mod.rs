@@ -1,8 +1,9 @@
 //! Reports: takes an [`Outcome`] and writes it as `pretty` (for people), `json` (one
-//! document) or `jsonl` (one finding per line, then a summary line). Secrets are
-//! redacted unless `reveal` is set.
+//! document), `jsonl` (one finding per line, then a summary line) or `sarif` (SARIF
+//! 2.1.0, for code-scanning services). Secrets are redacted unless `reveal` is set.
 
 mod pretty;
+mod sarif;
 
 use crate::finding::Finding;
 use crate::scan::Outcome;
@@ -15,6 +16,7 @@ pub enum Format {
     Pretty,
     Json,
     Jsonl,
+    Sarif,
 }
 
 /// Report settings.
@@ -65,5 +67,6 @@ pub fn write(out: &mut dyn Write, outcome: &Outcome, opts: &ReportOptions) -> io
             writeln!(out)
         }
         Format::Pretty => pretty::write(out, outcome, &findings, opts),
+        Format::Sarif => sarif::write(out, outcome, &findings),
     }
 }

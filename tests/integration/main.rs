@@ -14,4 +14,5 @@ mod huge;
 mod images;
 mod nested;
 mod packages;
+mod sarif;
 mod support;

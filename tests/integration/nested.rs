@@ -11,7 +11,7 @@ fn gz(d: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
-fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+pub fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
     let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
     for (n, d) in files {
         w.start_file(*n, zip::write::SimpleFileOptions::default())
