@@ -1,7 +1,8 @@
 //! Reports: takes an [`Outcome`] and writes it as `pretty` (for people), `json` (one
-//! document) or `jsonl` (one finding per line, then a summary line). Secrets are
-//! redacted unless `reveal` is set.
+//! document), `jsonl` (one finding per line, then a summary line) or `html` (one
+//! self-contained page). Secrets are redacted unless `reveal` is set.
 
+mod html;
 mod pretty;
 
 use crate::finding::Finding;
@@ -15,6 +16,7 @@ pub enum Format {
     Pretty,
     Json,
     Jsonl,
+    Html,
 }
 
 /// Report settings.
@@ -65,5 +67,6 @@ pub fn write(out: &mut dyn Write, outcome: &Outcome, opts: &ReportOptions) -> io
             writeln!(out)
         }
         Format::Pretty => pretty::write(out, outcome, &findings, opts),
+        Format::Html => html::write(out, outcome, &findings, opts.reveal),
     }
 }
