@@ -1,7 +1,9 @@
 //! Reports: takes an [`Outcome`] and writes it as `pretty` (for people), `json` (one
-//! document), `jsonl` (one finding per line, then a summary line) or `sarif` (SARIF
-//! 2.1.0, for code-scanning services). Secrets are redacted unless `reveal` is set.
+//! document), `jsonl` (one finding per line, then a summary line), `sarif` (SARIF
+//! 2.1.0, for code-scanning services) or `html` (one self-contained page). Secrets are
+//! redacted unless `reveal` is set.
 
+mod html;
 mod pretty;
 mod sarif;
 
@@ -17,6 +19,7 @@ pub enum Format {
     Json,
     Jsonl,
     Sarif,
+    Html,
 }
 
 /// Report settings.
@@ -68,5 +71,6 @@ pub fn write(out: &mut dyn Write, outcome: &Outcome, opts: &ReportOptions) -> io
         }
         Format::Pretty => pretty::write(out, outcome, &findings, opts),
         Format::Sarif => sarif::write(out, outcome, &findings),
+        Format::Html => html::write(out, outcome, &findings, opts.reveal),
     }
 }

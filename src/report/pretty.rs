@@ -46,7 +46,7 @@ pub fn shorten(s: &str, max: usize) -> String {
     format!("{}…", one.chars().take(keep).collect::<String>())
 }
 
-fn human_bytes(n: u64) -> String {
+pub(super) fn human_bytes(n: u64) -> String {
     const U: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = n as f64;
     let mut i = 0;

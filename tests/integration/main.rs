@@ -4,12 +4,14 @@
 #![allow(clippy::unwrap_used)] // test helpers fail by panicking
 
 mod bad_inputs;
+mod chromium;
 mod cli;
 mod daemon;
 mod every_rule;
 mod fixture;
 mod forms;
 mod gitleaks;
+mod html;
 mod huge;
 mod images;
 mod nested;
