@@ -176,8 +176,6 @@ struct ArtifactLocation {
 struct Region {
     start_line: u64,
     start_column: u64,
-    end_line: u64,
-    end_column: u64,
 }
 
 #[derive(Serialize)]
@@ -221,14 +219,7 @@ pub(super) fn write(
         .collect();
     let results = findings
         .iter()
-        .zip(&outcome.findings)
-        .map(|(f, raw)| {
-            result(
-                f,
-                &raw.secret,
-                index.get(f.rule_id.as_str()).copied().unwrap_or(0),
-            )
-        })
+        .map(|f| result(f, index.get(f.rule_id.as_str()).copied().unwrap_or(0)))
         .collect();
     let log = Log {
         schema: SCHEMA,
@@ -379,7 +370,7 @@ fn pascal_case(id: &str) -> String {
     }
 }
 
-fn result<'a>(f: &'a Finding, raw_secret: &str, rule_index: usize) -> SarifResult<'a> {
+fn result(f: &Finding, rule_index: usize) -> SarifResult<'_> {
     let loc = &f.location;
     let (uri, place) = match (loc.layer_index, &loc.field) {
         (Some(i), _) => {
@@ -410,7 +401,7 @@ fn result<'a>(f: &'a Finding, raw_secret: &str, rule_index: usize) -> SarifResul
                     uri,
                     uri_base_id: URI_BASE,
                 },
-                region: region(loc, raw_secret),
+                region: region(loc),
             },
             logical_locations: [LogicalLocation {
                 name: image,
@@ -474,22 +465,12 @@ fn message(f: &Finding) -> String {
     format!("{}, {what}.", f.rule_name)
 }
 
-/// The secret's span: from the finding's line and column to the column after its
-/// last byte.
-fn region(loc: &FindingLocation, secret: &str) -> Region {
-    let (start_line, start_column) = (loc.line.max(1), loc.column.max(1));
-    let (end_line, end_column) = match secret.rfind('\n') {
-        None => (start_line, start_column + secret.len() as u64),
-        Some(i) => (
-            start_line + secret.matches('\n').count() as u64,
-            (secret.len() - i) as u64,
-        ),
-    };
+/// Where the secret starts. The end is left out: it would give away the secret's
+/// length, and results read from the layer cache know only its first characters.
+fn region(loc: &FindingLocation) -> Region {
     Region {
-        start_line,
-        start_column,
-        end_line,
-        end_column,
+        start_line: loc.line.max(1),
+        start_column: loc.column.max(1),
     }
 }
 
@@ -558,19 +539,14 @@ mod tests {
     }
 
     #[test]
-    fn region_spans_the_secret() {
+    fn region_is_the_start_only() {
         let loc = FindingLocation {
-            line: 2,
+            line: 0,
             column: 8,
             ..FindingLocation::default()
         };
-        let r = region(&loc, "ghp_1234");
-        assert_eq!(
-            (r.start_line, r.start_column, r.end_line, r.end_column),
-            (2, 8, 2, 16)
-        );
-        let r = region(&loc, "-----BEGIN\nabc\n-----END");
-        assert_eq!((r.end_line, r.end_column), (4, 9));
+        let r = region(&loc);
+        assert_eq!((r.start_line, r.start_column), (1, 8));
     }
 
     #[test]

@@ -130,8 +130,93 @@ fn cache_gives_identical_results_and_no_cache_writes_nothing() {
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
-    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(
+        entries.len(),
+        2,
+        "compiled rules and layer results: {entries:?}"
+    );
     let (_, second, _) = scan_json(i, &["--cache", c]);
+    let layers = uncached["summary"]["layers"].as_u64().unwrap();
+    assert!(first["summary"].get("layers_from_cache").is_none());
+    assert_eq!(second["summary"]["layers_from_cache"], layers);
     assert_eq!(uncached["findings"], first["findings"]);
     assert_eq!(uncached["findings"], second["findings"]);
+    assert_eq!(uncached["images"], second["images"]);
+    let mut summary = second["summary"].clone();
+    summary.as_object_mut().unwrap().remove("layers_from_cache");
+    assert_eq!(uncached["summary"], summary);
+    // --reveal needs the secrets, which the cache never holds: layers with findings
+    // are read again, layers without come from the cache.
+    let (_, revealed, _) = scan_json(i, &["--cache", c, "--reveal"]);
+    let (_, revealed_uncached, _) = scan_json(i, &["--no-cache", "--reveal"]);
+    assert_eq!(revealed["findings"], revealed_uncached["findings"]);
+    let from_cache = revealed["summary"]["layers_from_cache"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(from_cache < layers, "layers with findings are read again");
+    let entry_bytes: Vec<u8> = walk_files(&cache.join("layers"))
+        .iter()
+        .flat_map(|p| std::fs::read(p).unwrap())
+        .collect();
+    for secret in [GITHUB_PAT, NPM_TOKEN, AWS_KEY_ID] {
+        assert!(
+            !entry_bytes
+                .windows(secret.len())
+                .any(|w| w == secret.as_bytes()),
+            "no secret value in the cache"
+        );
+    }
+}
+
+fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk_files(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn cached_results_are_not_given_to_a_blob_that_only_claims_the_digest() {
+    use fixture::{Entry, Image, Layer};
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let c = cache.to_str().unwrap();
+    let image = |token: &str| {
+        Image::new("corp/swap:1").step(
+            "COPY . /srv",
+            Layer::new(vec![Entry::file(
+                "srv/token.txt",
+                format!("token={token}\n"),
+            )])
+            .gzip(),
+        )
+    };
+    let clean = dir.path().join("clean");
+    let built = fixture::write(Form::OciDir, &[image("nothing-here")], &clean).unwrap();
+    let (code, first, _) = scan_json(&format!("oci:{}", clean.display()), &["--cache", c]);
+    assert_eq!((code, first["findings"].as_array().unwrap().len()), (0, 0));
+    // Another layer's bytes under the clean layer's digest.
+    let other = dir.path().join("other");
+    let built_other = fixture::write(Form::OciDir, &[image(GITHUB_PAT)], &other).unwrap();
+    let blob = |root: &std::path::Path, digest: &str| {
+        root.join("blobs/sha256")
+            .join(digest.strip_prefix("sha256:").unwrap())
+    };
+    std::fs::copy(
+        blob(&other, &built_other[0].layers[0].digest),
+        blob(&clean, &built[0].layers[0].digest),
+    )
+    .unwrap();
+    let (code, report, stderr) = scan_json(&format!("oci:{}", clean.display()), &["--cache", c]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("blob digest mismatch"), "{stderr}");
+    assert!(report["summary"].get("layers_from_cache").is_none());
+    let f = find(&report, RULE_GITHUB_PAT, "srv/token.txt");
+    assert_eq!(f["status"], "present");
 }

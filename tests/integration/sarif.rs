@@ -232,10 +232,9 @@ fn reference_image_as_sarif_says_what_json_says() {
         (&region["startLine"], &region["startColumn"]),
         (&2.into(), &19.into())
     );
-    assert_eq!(
-        (&region["endLine"], &region["endColumn"]),
-        (&2.into(), &(19 + AWS_KEY_ID.len()).into()),
-        "the region spans the secret"
+    assert!(
+        region.get("endColumn").is_none(),
+        "the region does not give away the secret's length"
     );
     let pat = result_for(&doc, &json, RULE_GITHUB_PAT, "srv/token.txt");
     assert_eq!(
