@@ -89,7 +89,8 @@ fn bench_match(c: &mut Criterion) {
         b.iter(|| {
             open_layer(&blob, &spool, &LayerCaps::default())
                 .unwrap()
-                .diff_id
+                .digests()
+                .1
                 .len()
         })
     });

@@ -300,8 +300,18 @@ impl PackageDb {
     /// The package a file with these hashes belongs to unchanged, if any; or the package
     /// that generated it at install time.
     pub fn classify(&self, path: &[u8], hashes: &FileHashes) -> Option<PackageRef> {
+        self.classify_with(path, || Some(hashes.clone()))
+    }
+
+    /// [`PackageDb::classify`], asking for the file's hashes only when a package lists
+    /// its path (`None`: they cannot be had, so the file is not shown to be unmodified).
+    pub fn classify_with(
+        &self,
+        path: &[u8],
+        hashes: impl FnOnce() -> Option<FileHashes>,
+    ) -> Option<PackageRef> {
         if let Some((pkg, expected)) = self.entry(path)
-            && expected.matches(hashes)
+            && hashes().is_some_and(|h| expected.matches(&h))
         {
             let (name, kind) = match pkg.strip_prefix("pip:") {
                 Some(n) => (n.to_string(), "Python package"),

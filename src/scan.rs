@@ -235,8 +235,9 @@ struct LayerMatch {
     line: u64,
     column: u64,
     offset: u64,
-    /// Content hashes of the whole file, to compare with package records.
-    hashes: FileHashes,
+    /// Content hashes of the whole file, to compare with package records; for a file
+    /// larger than [`EAGER_HASH_BYTES`], computed later and only if a package lists it.
+    hashes: Option<FileHashes>,
     /// For a secret inside a nested archive or compressed file: the file's path, then
     /// the inner names; empty otherwise.
     nested: Vec<String>,
@@ -277,10 +278,16 @@ struct Job {
     target: usize,
     /// Stored size of the blob (0 when it cannot be opened).
     size: u64,
+    /// What reading it will cost, roughly: its expected uncompressed size.
+    work: u64,
     /// The first image/layer using it, for error context and expectations.
     image: usize,
     layer: usize,
 }
+
+/// Matched files up to this size are hashed while their layer is open; larger ones
+/// only when a package database lists their path (rare: the layer is read again).
+const EAGER_HASH_BYTES: usize = 16 << 20;
 
 /// Most bytes of package records read from one layer.
 const MAX_RECORD_BYTES: usize = 256 << 20;
@@ -308,9 +315,13 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
             job_of
                 .entry((*ti, stores[*ti].canonical(&l.blob)))
                 .or_insert_with(|| {
+                    let blob = stores[*ti].get(&l.blob).ok();
                     jobs.push(Job {
                         target: *ti,
-                        size: stores[*ti].get(&l.blob).map_or(0, |b| b.len() as u64),
+                        size: blob.as_ref().map_or(0, |b| b.len() as u64),
+                        work: blob
+                            .as_ref()
+                            .map_or(0, |b| crate::layer::estimated_tar_size(b.bytes())),
                         image: ii,
                         layer: l.index,
                     });
@@ -321,7 +332,7 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
 
     // Largest first, so the big layers do not end the run alone on one core.
     let mut order: Vec<usize> = (0..jobs.len()).collect();
-    order.sort_by_key(|&j| std::cmp::Reverse(jobs[j].size));
+    order.sort_by_key(|&j| std::cmp::Reverse(jobs[j].work));
     let cache: ContentCache = Default::default();
     let bar = progress_bar(opts.progress, jobs.iter().map(|j| j.size).sum());
     let mut results: Vec<(usize, (LayerResult, bool))> = order
@@ -392,6 +403,8 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
     out.summary.layers = jobs.len();
     out.summary.images = images.len();
 
+    // Hashes of large matched files, computed when a package lists one: by job, entry.
+    let mut late_hashes: HashMap<usize, HashMap<usize, FileHashes>> = HashMap::new();
     // Findings, image by image.
     for (ti, img) in &images {
         let layer_results: Vec<&LayerResult> = img
@@ -423,6 +436,7 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
         });
         let mut dbs: Vec<Option<PackageDb>> = (0..img.layers.len()).map(|_| None).collect();
         for (pos, (l, r)) in img.layers.iter().zip(&layer_results).enumerate() {
+            let job = job_of[&(*ti, stores[*ti].canonical(&l.blob))];
             for m in &r.matches {
                 if opts.exclude_paths.iter().any(|re| re.is_match(&m.path)) {
                     out.summary.suppressed.excluded_paths += 1;
@@ -430,7 +444,23 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
                 }
                 let db =
                     dbs[pos].get_or_insert_with(|| package_db_as_of(&layer_results, &fss, pos));
-                let package = db.classify(&m.path, &m.hashes);
+                let package = db.classify_with(&m.path, || {
+                    m.hashes.clone().or_else(|| {
+                        late_hashes
+                            .entry(job)
+                            .or_insert_with(|| {
+                                let wanted: Vec<usize> = r
+                                    .matches
+                                    .iter()
+                                    .filter(|x| x.hashes.is_none())
+                                    .map(|x| x.entry)
+                                    .collect();
+                                rehash_entries(&stores[*ti], l, &spool, &opts.layer_caps, &wanted)
+                            })
+                            .get(&m.entry)
+                            .cloned()
+                    })
+                });
                 if let Some(p) = &package
                     && !opts.include_package_files
                 {
@@ -749,15 +779,13 @@ fn scan_layer(
             return r;
         }
     };
-    let opened = match open_layer(&blob, spool, &opts.layer_caps) {
+    let mut opened = match open_layer(&blob, spool, &opts.layer_caps) {
         Ok(o) => o,
         Err(e) => {
             r.errors.push((None, e.to_string()));
             return r;
         }
     };
-    r.digest = Some(opened.digest.clone());
-    r.diff_id = Some(opened.diff_id.clone());
     if let Some(e) = &opened.decode_error {
         r.errors
             .push((None, format!("{e}; scanned what was readable")));
@@ -765,13 +793,6 @@ fn scan_layer(
     if let Some(t) = &opened.truncated {
         r.skips.push(("(layer)".into(), Vec::new(), t.clone()));
     }
-    r.errors.extend(expectation_errors(
-        lref,
-        &opened.digest,
-        &opened.diff_id,
-        opened.stored_size,
-        opened.decode_error.is_none() && opened.truncated.is_none(),
-    ));
     let data = opened.tar.bytes();
     r.bytes = data.len() as u64;
     let index = index_tar(data);
@@ -798,13 +819,13 @@ fn scan_layer(
     let tar = &opened.tar;
     match matcher.scan_items_releasing(data, &items, &|r| tar.release(r)) {
         Ok(ms) => {
-            let mut hashes: HashMap<usize, FileHashes> = HashMap::new();
+            let mut hashes: HashMap<usize, Option<FileHashes>> = HashMap::new();
             for m in best_per_span(matcher, ms) {
                 let e = &entries[item_entries[m.item]];
                 let bytes = &data[e.data.clone()];
                 let h = hashes
                     .entry(m.item)
-                    .or_insert_with(|| FileHashes::of_blob(tar, e.data.clone()))
+                    .or_insert_with(|| eager_hashes(tar, e.data.clone()))
                     .clone();
                 let (line, column) = line_col_in(tar, e.data.clone(), m.secret.start);
                 r.matches.push(LayerMatch {
@@ -859,7 +880,7 @@ fn scan_layer(
                     x.rule == m.rule && matches!(&m.secret, Secret::Full(s) if *s == x.secret)
                 })
         });
-        let h = FileHashes::of_blob(&opened.tar, item.range.clone());
+        let h = eager_hashes(&opened.tar, item.range.clone());
         for m in &expanded.0 {
             r.matches.push(LayerMatch {
                 entry: item_entries[k],
@@ -900,7 +921,16 @@ fn scan_layer(
         }
     }
     r.fs = LayerFs::build(&entries);
-    let diff_id = r.diff_id.clone().unwrap_or_default();
+    let (digest, diff_id) = opened.digests();
+    r.errors.extend(expectation_errors(
+        lref,
+        &digest,
+        &diff_id,
+        opened.stored_size,
+        opened.decode_error.is_none() && opened.truncated.is_none(),
+    ));
+    r.digest = Some(digest);
+    r.diff_id = Some(diff_id.clone());
     for m in &mut r.matches {
         if let Secret::Full(secret) = &m.secret {
             let path = display_bytes(&m.path);
@@ -910,6 +940,34 @@ fn scan_layer(
         }
     }
     r
+}
+
+fn eager_hashes(tar: &crate::source::Blob, range: std::ops::Range<usize>) -> Option<FileHashes> {
+    (range.len() <= EAGER_HASH_BYTES).then(|| FileHashes::of_blob(tar, range))
+}
+
+/// The hashes of the given entries of a layer, reading the layer again.
+fn rehash_entries(
+    store: &Store,
+    lref: &crate::image::LayerRef,
+    spool: &Spool,
+    caps: &crate::layer::LayerCaps,
+    wanted: &[usize],
+) -> HashMap<usize, FileHashes> {
+    let Ok(blob) = store.get(&lref.blob) else {
+        return HashMap::new();
+    };
+    let Ok(opened) = open_layer(&blob, spool, caps) else {
+        return HashMap::new();
+    };
+    let index = index_tar(opened.tar.bytes());
+    wanted
+        .iter()
+        .filter_map(|&i| {
+            let e = index.entries.get(i)?;
+            Some((i, FileHashes::of_blob(&opened.tar, e.data.clone())))
+        })
+        .collect()
 }
 
 /// What a layer's manifest and config entries claim that its blob contradicts. The

@@ -11,7 +11,7 @@ pub mod tar_index;
 use crate::error::{Error, Result};
 use crate::source::store::{Blob, map_file};
 use crate::spool::Spool;
-use crate::util::{HashingReader, HashingWriter};
+use crate::util::HashingWriter;
 use std::io::{BufWriter, Read, Write};
 
 pub use tar_index::{EntryKind, TarEntry, TarIndex, index_tar};
@@ -42,6 +42,33 @@ pub fn sniff(data: &[u8]) -> Compression {
         Compression::Zstd
     } else {
         Compression::None
+    }
+}
+
+/// The size `data` will probably decompress to, read from the stream's own trailer or
+/// header (gzip ISIZE, zstd frame content size) without decoding; for ordering work
+/// only, never trusted.
+pub fn estimated_tar_size(data: &[u8]) -> u64 {
+    let stored = data.len() as u64;
+    match sniff(data) {
+        Compression::None => stored,
+        Compression::Gzip => {
+            // ISIZE is the size modulo 2^32 of the last member; deflate never makes
+            // data twice as large, so take the smallest agreeing value above half
+            // the stored size.
+            let isize = data
+                .last_chunk::<4>()
+                .map_or(0, |b| u64::from(u32::from_le_bytes(*b)));
+            let mut n = isize;
+            while n < stored / 2 && n < (1 << 40) {
+                n += 1 << 32;
+            }
+            n
+        }
+        Compression::Zstd => match zstd::zstd_safe::get_frame_content_size(data) {
+            Ok(Some(n)) => n,
+            _ => stored.saturating_mul(4),
+        },
     }
 }
 
@@ -101,15 +128,58 @@ impl Read for BlobReader<'_> {
     }
 }
 
-/// A layer ready to scan: its tar bytes, mapped.
+/// A sha256 digest being computed on another thread, or already known.
+#[derive(Debug)]
+enum Digest {
+    Ready(String),
+    Running(std::thread::JoinHandle<String>),
+}
+
+impl Digest {
+    /// Hashes `blob` on a thread of its own, so that a layer's digests cost no time on
+    /// the thread that decodes and matches it while a core is free.
+    fn spawn(blob: Blob) -> Digest {
+        match std::thread::Builder::new()
+            .name("layer-digest".into())
+            .spawn({
+                let blob = blob.clone();
+                move || sha256_of(&blob)
+            }) {
+            Ok(h) => Digest::Running(h),
+            Err(_) => Digest::Ready(sha256_of(&blob)),
+        }
+    }
+
+    fn get(&mut self) -> String {
+        if let Digest::Running(_) = self {
+            let Digest::Running(h) = std::mem::replace(self, Digest::Ready(String::new())) else {
+                unreachable!("checked above")
+            };
+            // A hashing thread cannot fail short of a panic, which is a bug.
+            *self = Digest::Ready(h.join().unwrap_or_else(|_| "sha256:(failed)".into()));
+        }
+        match self {
+            Digest::Ready(s) => s.clone(),
+            Digest::Running(_) => String::new(),
+        }
+    }
+}
+
+fn sha256_of(blob: &Blob) -> String {
+    let mut h = <sha2::Sha256 as sha2::Digest>::new();
+    blob.for_each_chunk(0..blob.len(), |c| sha2::Digest::update(&mut h, c));
+    format!("sha256:{}", hex::encode(sha2::Digest::finalize(h)))
+}
+
+/// A layer ready to scan: its tar bytes, in memory or mapped from the spool.
 pub struct OpenedLayer {
     /// The uncompressed tar.
     pub tar: Blob,
     pub compression: Compression,
     /// sha256 of the blob as stored.
-    pub digest: String,
-    /// sha256 of the uncompressed tar.
-    pub diff_id: String,
+    digest: Digest,
+    /// sha256 of the uncompressed tar (None: the blob is the tar).
+    diff_id: Option<Digest>,
     /// Size of the blob as stored.
     pub stored_size: u64,
     /// Set when the stream was corrupt or truncated; `tar` holds what was decoded before.
@@ -118,6 +188,18 @@ pub struct OpenedLayer {
     pub truncated: Option<String>,
     /// The spool file; removed when this is dropped.
     _spool_file: Option<tempfile::NamedTempFile>,
+}
+
+impl OpenedLayer {
+    /// The blob digest and the diff_id, waiting for them if they are still being computed.
+    pub fn digests(&mut self) -> (String, String) {
+        let digest = self.digest.get();
+        let diff_id = match &mut self.diff_id {
+            Some(d) => d.get(),
+            None => digest.clone(),
+        };
+        (digest, diff_id)
+    }
 }
 
 /// Caps on decompressing one layer.
@@ -146,15 +228,13 @@ impl Default for LayerCaps {
 pub fn open_layer(blob: &Blob, spool: &Spool, caps: &LayerCaps) -> Result<OpenedLayer> {
     let raw = blob.bytes();
     let compression = sniff(raw);
+    let digest = Digest::spawn(blob.clone());
     if compression == Compression::None {
-        let mut h = <sha2::Sha256 as sha2::Digest>::new();
-        blob.for_each_chunk(0..raw.len(), |c| sha2::Digest::update(&mut h, c));
-        let digest = format!("sha256:{}", hex::encode(sha2::Digest::finalize(h)));
         return Ok(OpenedLayer {
             tar: blob.clone(),
             compression,
-            diff_id: digest.clone(),
             digest,
+            diff_id: None,
             stored_size: raw.len() as u64,
             decode_error: None,
             truncated: None,
@@ -166,15 +246,14 @@ pub fn open_layer(blob: &Blob, spool: &Spool, caps: &LayerCaps) -> Result<Opened
             .saturating_mul(caps.max_ratio)
             .max(1 << 30),
     );
-    let mut reader = HashingReader::new(BlobReader {
+    let mut reader = BlobReader {
         blob,
         pos: 0,
         released: 0,
-    });
+    };
     // Decode into memory first; a layer larger than `in_memory` spills to a spool file.
     let mut head: Vec<u8> = Vec::new();
     let mut spool_file = None;
-    let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
     let (decode_error, written) = {
         let decoder: std::io::Result<Box<dyn Read + '_>> = match compression {
             Compression::Gzip => Ok(Box::new(flate2::read::MultiGzDecoder::new(&mut reader))),
@@ -205,11 +284,9 @@ pub fn open_layer(blob: &Blob, spool: &Spool, caps: &LayerCaps) -> Result<Opened
                     let (mut bw, diff_id, written) = writer.finish();
                     bw.flush().map_err(spool_err)?;
                     drop(bw);
-                    hasher = <sha2::Sha256 as sha2::Digest>::new();
                     spool_file = Some((file, diff_id));
                     (err, written)
                 } else {
-                    sha2::Digest::update(&mut hasher, &head);
                     (first.err().map(describe), head.len() as u64)
                 }
             }
@@ -222,25 +299,55 @@ pub fn open_layer(blob: &Blob, spool: &Spool, caps: &LayerCaps) -> Result<Opened
             format!("layer inflates more than --max-layer-ratio {}x; scanned the first {} MiB", caps.max_ratio, cap >> 20)
         }
     });
-    // Hash whatever the decoder did not consume (trailing bytes) so the digest covers the blob.
-    let _ = std::io::copy(&mut reader, &mut std::io::sink());
-    let (digest, _) = reader.finish();
     let (tar, diff_id, file) = match spool_file {
-        Some((file, diff_id)) => (map_file(file.path())?, diff_id, Some(file)),
-        None => (
-            Blob::from_vec(head),
-            format!("sha256:{}", hex::encode(sha2::Digest::finalize(hasher))),
-            None,
-        ),
+        Some((file, diff_id)) => (map_file(file.path())?, Digest::Ready(diff_id), Some(file)),
+        None => {
+            let tar = Blob::from_vec(head);
+            (tar.clone(), Digest::spawn(tar), None)
+        }
     };
     Ok(OpenedLayer {
         tar,
         compression,
         digest,
-        diff_id,
+        diff_id: Some(diff_id),
         stored_size: raw.len() as u64,
         decode_error,
         truncated,
         _spool_file: file,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn estimated_sizes_come_from_trailers_and_headers() {
+        let text = b"line of text\n".repeat(10_000);
+        assert_eq!(estimated_tar_size(&gzip(&text)), text.len() as u64);
+        // Incompressible data: the gzip is a little larger than what it holds.
+        let mut x = 0x9e37_79b9_u32;
+        let noise: Vec<u8> = (0..100_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            })
+            .collect();
+        assert_eq!(estimated_tar_size(&gzip(&noise)), noise.len() as u64);
+        let z = zstd::bulk::compress(&text, 3).unwrap();
+        assert_eq!(estimated_tar_size(&z), text.len() as u64);
+        // A streamed frame without a content size: a guess from the stored size.
+        let z = zstd::encode_all(&text[..], 3).unwrap();
+        assert_eq!(estimated_tar_size(&z), 4 * z.len() as u64);
+        assert_eq!(estimated_tar_size(b"plain"), 5);
+    }
 }

@@ -202,3 +202,42 @@ fn exclude_path_drops_and_counts() {
     let out = run(&["scan", "--exclude-path", "(", p.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A package file above the size hashed while its layer is open: hashed later, only
+/// because a package lists it, on a fresh scan and on a scan from the results cache.
+#[test]
+fn a_large_unmodified_package_file_is_set_aside_with_or_without_the_cache() {
+    let mut big = vec![0u8; 17 << 20];
+    let key = format!("self-test key:\n{}", pem_key());
+    big[..key.len()].copy_from_slice(key.as_bytes());
+    let mut modified = big.clone();
+    modified[1 << 20] = 1;
+    let image = |lib: &[u8]| {
+        Image::new("corp/bigpkg:1").step(
+            "debootstrap",
+            Layer::new(vec![
+                Entry::file("var/lib/dpkg/status", status("1.0-1")),
+                Entry::file("var/lib/dpkg/info/libfoo1:amd64.md5sums", sums(&big)),
+                Entry::file("usr/lib/x86_64-linux-gnu/libfoo.so.1", lib),
+            ])
+            .gzip(),
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    for (name, lib, expect_findings) in [("same", &big, 0), ("changed", &modified, 1)] {
+        let img = dir.path().join(format!("{name}.tar"));
+        fixture::write(Form::OciArchive, &[image(lib)], &img).unwrap();
+        let t = format!("oci-archive:{}", img.display());
+        for _ in 0..2 {
+            let (_, r, stderr) = scan_json(&t, &["--cache", cache.to_str().unwrap()]);
+            let n = r["findings"].as_array().unwrap().len();
+            assert_eq!(n, expect_findings, "{name}: {stderr} {r:#}");
+            assert_eq!(
+                r["summary"]["suppressed"]["package_files"],
+                1 - expect_findings,
+                "{name}"
+            );
+        }
+    }
+}
