@@ -41,6 +41,9 @@ pub enum Error {
     },
     #[error("{file}: {reason}")]
     RuleFile { file: String, reason: String },
+    /// A baseline or ignore file that cannot be used: one line naming the file.
+    #[error("{file}: {reason}")]
+    Policy { file: String, reason: String },
     #[error("hyperscan: {0}")]
     Hyperscan(String),
 }

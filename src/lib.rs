@@ -2,7 +2,8 @@
 //!
 //! The pipeline, one module per stage (see `DESIGN.md` in the project docs):
 //! [`target`] → [`source`] → [`image`] → [`layer`] → [`overlay`] → [`matcher`] →
-//! [`finding`] → [`report`]. [`scan`] wires the stages together.
+//! [`finding`] → [`policy`] → [`report`]. [`scan`] wires the stages together; [`policy`]
+//! sets aside what an ignore file or a baseline accepts and decides the exit code.
 
 pub mod content;
 pub mod error;
@@ -12,6 +13,7 @@ pub mod layer;
 pub mod matcher;
 pub mod overlay;
 pub mod packages;
+pub mod policy;
 pub mod report;
 pub mod results_cache;
 pub mod rules;

@@ -1,20 +1,33 @@
 //! The `layerhound` command: parses arguments, runs the library, maps the outcome to
 //! an exit code (0 nothing found, 1 findings, 2 error or incomplete scan).
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use layerhound::matcher::Matcher;
+use layerhound::overlay::Status;
+use layerhound::policy::{self, Baseline, BaselineFile, IgnoreList};
 use layerhound::report::{self, Format, ReportOptions};
 use layerhound::rules::{Confidence, RuleSet, check};
-use layerhound::scan;
+use layerhound::scan::{self, Outcome};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+const AFTER_HELP: &str = "\
+Exit status: 0 when no reported finding fails the policy (--fail-on), 1 when one does, \
+2 on an error or an incomplete scan (and, with --strict, when anything was skipped).
+
+An ignore file (.layerhoundignore in the current directory, or --ignore-file FILE) holds \
+TOML [[ignore]] entries, each with a fingerprint, a rule, a path glob, or a rule and a \
+path glob, and a reason. `layerhound baseline create TARGET -o FILE` records the \
+fingerprints of today's findings (never their secrets); `scan --baseline FILE` reports \
+only the new ones.";
 
 #[derive(Parser)]
 #[command(
     name = "layerhound",
     version,
-    about = "Find secrets in container images, offline, layer by layer"
+    about = "Find secrets in container images, offline, layer by layer",
+    after_long_help = AFTER_HELP
 )]
 struct Cli {
     #[command(subcommand)]
@@ -26,9 +39,40 @@ enum Command {
     /// Scan images: docker-archive:PATH, oci:DIR[:REF], oci-archive:PATH[:REF],
     /// docker-daemon:REF, a bare path or a bare image reference.
     Scan(Box<ScanArgs>),
+    /// Record the findings of a scan as accepted, for `scan --baseline`.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
     /// List or check rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout, or write one page per command into DIR.
+    Man {
+        /// Write layerhound.1, layerhound-scan.1 and the others into this directory.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum BaselineCommand {
+    /// Scan TARGETs and write the fingerprints of their findings (never the secrets)
+    /// to FILE; takes the scan options that decide what is found.
+    Create(Box<BaselineCreateArgs>),
+}
+
+#[derive(Args)]
+struct BaselineCreateArgs {
+    /// Where to write the baseline (JSON); `-` for stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: PathBuf,
+    #[command(flatten)]
+    scan: ScanOptions,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -39,6 +83,7 @@ enum ColorChoice {
 }
 
 #[derive(Args)]
+#[command(next_help_heading = "Rules")]
 struct RuleArgs {
     /// Add rules from a TOML file or a directory of them (repeatable).
     #[arg(long = "rules", value_name = "PATH")]
@@ -53,15 +98,58 @@ struct RuleArgs {
     #[arg(long = "exclude-rule", value_name = "ID")]
     exclude: Vec<String>,
     /// Use only rules at or above this confidence.
-    #[arg(long, value_enum, default_value = "low")]
+    #[arg(long, value_enum, value_name = "LEVEL", default_value = "low")]
     min_confidence: Confidence,
 }
 
+/// What to scan and everything that decides what is found: shared by `scan` and
+/// `baseline create`, so a baseline is made exactly as the scans it is used with.
 #[derive(Args)]
-struct ScanArgs {
+struct ScanOptions {
     /// What to scan.
     #[arg(required_unless_present = "all_images", value_name = "TARGET")]
     targets: Vec<String>,
+    /// Scan every image the Docker daemon holds (each layer read once).
+    #[arg(long)]
+    all_images: bool,
+    /// Scan only this platform of multi-platform images (os/arch[/variant]).
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    platform: Option<String>,
+    /// Also report findings in unmodified files of installed packages (dpkg, apk,
+    /// Python wheels) and in keys packages generate at install time.
+    #[arg(long)]
+    include_package_files: bool,
+    /// Leave out findings whose path inside the image matches REGEX (repeatable);
+    /// they are counted in summary.suppressed.excluded_paths.
+    #[arg(long = "exclude-path", value_name = "REGEX")]
+    exclude_paths: Vec<String>,
+    /// Exit with 2 when anything was skipped or truncated (see summary.skipped).
+    #[arg(long)]
+    strict: bool,
+    /// No progress bar and no messages besides the report and errors.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+    /// Directory for the private spool (decompressed layers); default: the system temp dir.
+    #[arg(long, value_name = "DIR", env = "LAYERHOUND_SPOOL_DIR")]
+    spool_dir: Option<PathBuf>,
+    /// Cache directory (compiled rule database); default: $LAYERHOUND_CACHE_DIR,
+    /// else $XDG_CACHE_HOME/layerhound, else ~/.cache/layerhound.
+    #[arg(long = "cache", value_name = "DIR")]
+    cache: Option<PathBuf>,
+    /// Use and write no cache.
+    #[arg(long, conflicts_with = "cache")]
+    no_cache: bool,
+    #[command(flatten)]
+    rules: RuleArgs,
+    #[command(flatten)]
+    limits: LimitArgs,
+    #[command(flatten)]
+    daemon: DaemonArgs,
+}
+
+#[derive(Args)]
+#[command(next_help_heading = "Limits")]
+struct LimitArgs {
     /// Look inside archives and compressed files at most this many levels deep.
     #[arg(long, value_name = "N", default_value_t = 3)]
     max_depth: usize,
@@ -84,18 +172,32 @@ struct ScanArgs {
     /// ones go to a spool file (0: always spool).
     #[arg(long, value_name = "MIB", default_value_t = 256)]
     spool_memory: u64,
-    /// Exit with 2 when anything was skipped or truncated (see summary.skipped).
-    #[arg(long)]
-    strict: bool,
-    /// Scan every image the Docker daemon holds (each layer read once).
-    #[arg(long)]
-    all_images: bool,
+}
+
+#[derive(Args)]
+#[command(next_help_heading = "Docker daemon")]
+struct DaemonArgs {
     /// Seconds allowed for connecting to the Docker daemon and for each request.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     daemon_timeout: u64,
     /// Seconds of silence tolerated in the middle of a daemon's export stream.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     daemon_idle_timeout: u64,
+}
+
+#[derive(Args)]
+struct ScanArgs {
+    #[command(flatten)]
+    scan: ScanOptions,
+    #[command(flatten)]
+    report: ReportArgs,
+    #[command(flatten)]
+    policy: PolicyArgs,
+}
+
+#[derive(Args)]
+#[command(next_help_heading = "Report")]
+struct ReportArgs {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value = "pretty")]
     format: Format,
@@ -105,35 +207,35 @@ struct ScanArgs {
     /// Show secrets in full instead of redacted.
     #[arg(long)]
     reveal: bool,
-    /// Scan only this platform of multi-platform images (os/arch[/variant]).
-    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
-    platform: Option<String>,
-    /// Directory for the private spool (decompressed layers); default: the system temp dir.
-    #[arg(long, value_name = "DIR", env = "LAYERHOUND_SPOOL_DIR")]
-    spool_dir: Option<PathBuf>,
-    /// Also report findings in unmodified files of installed packages (dpkg, apk,
-    /// Python wheels) and in keys packages generate at install time.
-    #[arg(long)]
-    include_package_files: bool,
-    /// Leave out findings whose path inside the image matches REGEX (repeatable);
-    /// they are counted in summary.suppressed.excluded_paths.
-    #[arg(long = "exclude-path", value_name = "REGEX")]
-    exclude_paths: Vec<String>,
-    /// Cache directory (compiled rule database); default: $LAYERHOUND_CACHE_DIR,
-    /// else $XDG_CACHE_HOME/layerhound, else ~/.cache/layerhound.
-    #[arg(long = "cache", value_name = "DIR")]
-    cache: Option<PathBuf>,
-    /// Use and write no cache.
-    #[arg(long, conflicts_with = "cache")]
-    no_cache: bool,
-    /// No progress bar and no messages besides the report and errors.
-    #[arg(long, short = 'q')]
-    quiet: bool,
     /// Colour in the pretty format (NO_COLOR is honoured with auto).
     #[arg(long, value_enum, default_value = "auto")]
     color: ColorChoice,
-    #[command(flatten)]
-    rules: RuleArgs,
+}
+
+#[derive(Args)]
+#[command(next_help_heading = "Policy")]
+struct PolicyArgs {
+    /// Leave out findings whose fingerprint is in FILE (written by `layerhound baseline
+    /// create`); they are counted in summary.suppressed.baseline.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Exit 1 only when a reported finding has one of these statuses; the report still
+    /// lists every finding.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        value_name = "STATUS[,STATUS...]",
+        default_values_t = Status::ALL
+    )]
+    fail_on: Vec<Status>,
+    /// Ignore file: TOML [[ignore]] entries (fingerprint, rule and/or path glob, and a
+    /// reason); default: .layerhoundignore in the current directory, if there is one.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_ignore_file")]
+    ignore_file: Option<PathBuf>,
+    /// Do not read .layerhoundignore from the current directory.
+    #[arg(long)]
+    no_ignore_file: bool,
 }
 
 #[derive(Subcommand)]
@@ -170,6 +272,28 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Scan(args) => run_scan(*args),
+        Command::Baseline(BaselineCommand::Create(args)) => run_baseline(*args),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "layerhound", &mut script);
+            print_bytes(&script)
+        }
+        Command::Man { dir: Some(dir) } => {
+            match std::fs::create_dir_all(&dir)
+                .and_then(|()| clap_mangen::generate_to(Cli::command(), &dir))
+            {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&format!("writing man pages to {}: {e}", dir.display())),
+            }
+        }
+        Command::Man { dir: None } => {
+            let mut page = Vec::new();
+            let cmd = Cli::command().disable_help_subcommand(true);
+            match clap_mangen::Man::new(cmd).render(&mut page) {
+                Ok(()) => print_bytes(&page),
+                Err(e) => fail(&format!("man page: {e}")),
+            }
+        }
         Command::Rules(RulesCommand::List { format, rules }) => match load_rules(&rules) {
             Ok(set) => {
                 let mut out = std::io::stdout().lock();
@@ -225,17 +349,24 @@ fn main() -> ExitCode {
     }
 }
 
+/// Writes generated text to stdout; a closed pipe (`| head`) ends the run quietly.
+fn print_bytes(bytes: &[u8]) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(2),
+        Err(e) => fail(&format!("writing to stdout: {e}")),
+    }
+}
+
 fn fail(msg: &str) -> ExitCode {
     eprintln!("layerhound: error: {msg}");
     ExitCode::from(2)
 }
 
-fn run_scan(args: ScanArgs) -> ExitCode {
-    layerhound::spool::install_signal_cleanup();
-    let set = match load_rules(&args.rules) {
-        Ok(s) => s,
-        Err(e) => return fail(&e.to_string()),
-    };
+/// Compiles the rules and scans the targets; an error here is one line, for [`fail`].
+fn scan_targets(args: &ScanOptions, reveal: bool) -> Result<Outcome, String> {
+    let set = load_rules(&args.rules).map_err(|e| e.to_string())?;
     let cache_dir = if args.no_cache {
         None
     } else {
@@ -243,33 +374,31 @@ fn run_scan(args: ScanArgs) -> ExitCode {
             .clone()
             .or_else(layerhound::matcher::cache::default_dir)
     };
-    let matcher = match Matcher::with_cache(set, cache_dir.as_deref()) {
-        Ok(m) => m,
-        Err(e) => return fail(&e.to_string()),
-    };
+    let matcher = Matcher::with_cache(set, cache_dir.as_deref()).map_err(|e| e.to_string())?;
     let mut exclude_paths = Vec::new();
     for p in &args.exclude_paths {
-        match regex::bytes::RegexBuilder::new(p).unicode(false).build() {
-            Ok(re) => exclude_paths.push(re),
-            Err(e) => {
-                return fail(&format!(
+        let re = regex::bytes::RegexBuilder::new(p)
+            .unicode(false)
+            .build()
+            .map_err(|e| {
+                format!(
                     "--exclude-path {p:?}: {}",
                     e.to_string().lines().last().unwrap_or("invalid regex")
-                ));
-            }
-        }
+                )
+            })?;
+        exclude_paths.push(re);
     }
-    let stderr_tty = std::io::stderr().is_terminal();
+    let l = &args.limits;
     let limits = layerhound::content::Limits {
-        max_depth: args.max_depth,
-        max_bytes: args.max_nested_bytes.saturating_mul(1 << 20),
-        max_ratio: args.max_ratio.max(1),
-        max_entries: args.max_entries,
+        max_depth: l.max_depth,
+        max_bytes: l.max_nested_bytes.saturating_mul(1 << 20),
+        max_ratio: l.max_ratio.max(1),
+        max_entries: l.max_entries,
     };
     let layer_caps = layerhound::layer::LayerCaps {
-        max_bytes: args.max_layer_bytes.saturating_mul(1 << 20),
-        max_ratio: args.max_layer_ratio.max(1),
-        in_memory: args.spool_memory.saturating_mul(1 << 20),
+        max_bytes: l.max_layer_bytes.saturating_mul(1 << 20),
+        max_ratio: l.max_layer_ratio.max(1),
+        in_memory: l.spool_memory.saturating_mul(1 << 20),
     };
     // Everything that decides what a layer scan yields keys the layer results cache.
     let layer_cache = cache_dir.as_deref().map(|dir| {
@@ -286,33 +415,102 @@ fn run_scan(args: ScanArgs) -> ExitCode {
     let opts = scan::Options {
         platform: args.platform.clone(),
         spool_dir: args.spool_dir.clone(),
-        progress: stderr_tty && !args.quiet,
+        progress: std::io::stderr().is_terminal() && !args.quiet,
         include_package_files: args.include_package_files,
         exclude_paths,
         all_images: args.all_images,
         layer_caps,
         limits,
         layer_cache,
-        reveal: args.reveal,
+        reveal,
         daemon: layerhound::source::daemon::DaemonOptions {
-            timeout: std::time::Duration::from_secs(args.daemon_timeout.max(1)),
-            idle_timeout: std::time::Duration::from_secs(args.daemon_idle_timeout.max(1)),
+            timeout: std::time::Duration::from_secs(args.daemon.daemon_timeout.max(1)),
+            idle_timeout: std::time::Duration::from_secs(args.daemon.daemon_idle_timeout.max(1)),
         },
     };
-    let outcome = scan::run(&args.targets, &matcher, &opts);
-    let to_tty = args.output.is_none() && std::io::stdout().is_terminal();
-    let color = match args.color {
+    Ok(scan::run(&args.targets, &matcher, &opts))
+}
+
+/// Errors always, notes unless `--quiet`, on stderr.
+fn print_diagnostics(outcome: &Outcome, quiet: bool) {
+    for e in &outcome.summary.errors {
+        eprintln!("layerhound: error: {e}");
+    }
+    if !quiet {
+        for n in &outcome.summary.notes {
+            eprintln!("layerhound: note: {n}");
+        }
+    }
+}
+
+/// True when the scan is incomplete: an error, or with `--strict` anything skipped.
+fn incomplete(outcome: &Outcome, strict: bool) -> bool {
+    !outcome.summary.errors.is_empty() || (strict && !outcome.summary.skipped.is_empty())
+}
+
+/// The ignore file to use: `--ignore-file`, else `.layerhoundignore` in the current
+/// directory when there is one (and not `--no-ignore-file`). Ok(None): no ignore file.
+fn ignore_list(args: &PolicyArgs) -> layerhound::Result<Option<(IgnoreList, Option<String>)>> {
+    if let Some(path) = &args.ignore_file {
+        return IgnoreList::load(path).map(|l| Some((l, None)));
+    }
+    let found = std::path::Path::new(policy::IGNORE_FILE_NAME);
+    if args.no_ignore_file || !found.exists() {
+        return Ok(None);
+    }
+    let list = IgnoreList::load(found)?;
+    let note = format!(
+        "read {} entr{} from ./{} (--no-ignore-file to leave it out)",
+        list.len(),
+        if list.len() == 1 { "y" } else { "ies" },
+        policy::IGNORE_FILE_NAME
+    );
+    Ok(Some((list, Some(note))))
+}
+
+fn run_scan(args: ScanArgs) -> ExitCode {
+    layerhound::spool::install_signal_cleanup();
+    // The policy files are read first: a bad one fails before any work is done.
+    let ignore = match ignore_list(&args.policy) {
+        Ok(i) => i,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let baseline = match args
+        .policy
+        .baseline
+        .as_deref()
+        .map(Baseline::load)
+        .transpose()
+    {
+        Ok(b) => b,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let mut outcome = match scan_targets(&args.scan, args.report.reveal) {
+        Ok(o) => o,
+        Err(e) => return fail(&e),
+    };
+    if let Some((_, Some(note))) = &ignore {
+        outcome.summary.notes.push(note.clone());
+    }
+    policy::apply(
+        &mut outcome,
+        ignore.as_ref().map(|(l, _)| l),
+        baseline.as_ref(),
+    );
+    let r = &args.report;
+    let to_tty = r.output.is_none() && std::io::stdout().is_terminal();
+    let color = match r.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => to_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
     };
     let ropts = ReportOptions {
-        format: args.format,
-        reveal: args.reveal,
+        format: r.format,
+        reveal: r.reveal,
         color,
         width: terminal_width(),
     };
-    let written = match &args.output {
+    let written = match &r.output {
         Some(path) => std::fs::File::create(path)
             .and_then(|f| {
                 let mut w = std::io::BufWriter::new(f);
@@ -327,32 +525,85 @@ fn run_scan(args: ScanArgs) -> ExitCode {
                 .map_err(|e| e.to_string())
         }
     };
-    for e in &outcome.summary.errors {
-        eprintln!("layerhound: error: {e}");
-    }
-    if !args.quiet {
-        for n in &outcome.summary.notes {
-            eprintln!("layerhound: note: {n}");
-        }
-    }
+    print_diagnostics(&outcome, args.scan.quiet);
     if let Err(e) = written {
         if e.contains("Broken pipe") {
             return ExitCode::from(2);
         }
         return fail(&format!("writing report: {e}"));
     }
-    if !outcome.summary.errors.is_empty() || (args.strict && !outcome.summary.skipped.is_empty()) {
+    if incomplete(&outcome, args.scan.strict) {
         ExitCode::from(2)
-    } else if !outcome.findings.is_empty() {
+    } else if policy::fails(&outcome, &args.policy.fail_on) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     }
 }
 
+fn run_baseline(args: BaselineCreateArgs) -> ExitCode {
+    layerhound::spool::install_signal_cleanup();
+    let outcome = match scan_targets(&args.scan, false) {
+        Ok(o) => o,
+        Err(e) => return fail(&e),
+    };
+    print_diagnostics(&outcome, args.scan.quiet);
+    if incomplete(&outcome, args.scan.strict) {
+        return fail(&format!(
+            "the scan is incomplete; no baseline written to {}",
+            args.output.display()
+        ));
+    }
+    let doc = BaselineFile::of(&outcome.findings);
+    let mut json = match serde_json::to_vec_pretty(&doc) {
+        Ok(j) => j,
+        Err(e) => return fail(&format!("baseline: {e}")),
+    };
+    json.push(b'\n');
+    let written = if args.output.as_os_str() == "-" {
+        let mut out = std::io::stdout().lock();
+        out.write_all(&json).and_then(|()| out.flush())
+    } else {
+        write_atomically(&args.output, &json)
+    };
+    if let Err(e) = written {
+        return fail(&format!("{}: {e}", args.output.display()));
+    }
+    if !args.scan.quiet && args.output.as_os_str() != "-" {
+        eprintln!(
+            "layerhound: wrote {} finding{} to {} (fingerprints and places, no secrets)",
+            doc.findings.len(),
+            if doc.findings.len() == 1 { "" } else { "s" },
+            args.output.display()
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+/// Writes `bytes` to `path` through a temporary file beside it, so a reader never sees
+/// half a file.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map(|_| ()).map_err(|e| e.error)
+}
+
+/// The width the pretty report fits: `COLUMNS` when set, else the terminal on stdout
+/// (or on stderr, when stdout is piped), else 100.
 fn terminal_width() -> usize {
     std::env::var("COLUMNS")
         .ok()
-        .and_then(|c| c.parse().ok())
+        .and_then(|c| c.trim().parse().ok())
+        .filter(|&c: &usize| c > 0)
+        .or_else(|| {
+            terminal_size::terminal_size_of(std::io::stdout())
+                .or_else(|| terminal_size::terminal_size_of(std::io::stderr()))
+                .map(|(w, _)| usize::from(w.0))
+        })
         .unwrap_or(100)
 }

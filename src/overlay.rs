@@ -11,7 +11,19 @@ const WH_PREFIX: &[u8] = b".wh.";
 const WH_OPAQUE: &[u8] = b".wh..wh..opq";
 
 /// A file's fate in the final filesystem.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Present,

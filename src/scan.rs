@@ -170,6 +170,12 @@ pub struct Suppressed {
     pub by_package: BTreeMap<String, usize>,
     /// Findings whose path matched `--exclude-path`.
     pub excluded_paths: usize,
+    /// Findings whose fingerprint is in the `--baseline` file.
+    pub baseline: usize,
+    /// Findings matched by an entry of the ignore file (`.layerhoundignore`).
+    pub ignored: usize,
+    /// Those, per the entry's `reason`.
+    pub by_ignore_reason: BTreeMap<String, usize>,
 }
 
 /// What a report may say about a rule that produced findings.
@@ -576,16 +582,29 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
             .then_with(|| a.location.offset.cmp(&b.location.offset))
             .then_with(|| a.rule_id.cmp(&b.rule_id))
     });
-    out.summary.findings = out.findings.len();
-    for f in &out.findings {
-        *out.summary
-            .by_status
-            .entry(f.status.as_str().to_string())
-            .or_default() += 1;
-    }
     out.rules = rules_used(matcher, &out.findings);
+    out.recount();
     drop(spool);
     out
+}
+
+impl Outcome {
+    /// Brings the totals (`summary.findings`, `summary.by_status`) and `rules` in line
+    /// with `findings`, after findings were set aside.
+    pub fn recount(&mut self) {
+        self.summary.findings = self.findings.len();
+        self.summary.by_status.clear();
+        for f in &self.findings {
+            *self
+                .summary
+                .by_status
+                .entry(f.status.as_str().to_string())
+                .or_default() += 1;
+        }
+        let used: std::collections::BTreeSet<&str> =
+            self.findings.iter().map(|f| f.rule_id.as_str()).collect();
+        self.rules.retain(|r| used.contains(r.id.as_str()));
+    }
 }
 
 /// The rules that produced `findings`, one per id, sorted by id.

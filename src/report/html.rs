@@ -266,16 +266,23 @@ impl Page<'_> {
             out,
             "<p id=\"suppressed\">Suppressed: <b data-suppressed=\"package_files\">{}</b> in unmodified package files \
              (shown with <code>--include-package-files</code>), <b data-suppressed=\"excluded_paths\">{}</b> by \
-             <code>--exclude-path</code>.</p>",
-            sup.package_files, sup.excluded_paths
+             <code>--exclude-path</code>, <b data-suppressed=\"baseline\">{}</b> in the <code>--baseline</code>, \
+             <b data-suppressed=\"ignored\">{}</b> by the ignore file.</p>",
+            sup.package_files, sup.excluded_paths, sup.baseline, sup.ignored
         )?;
-        if !sup.by_package.is_empty() {
+        for (title, counts) in [
+            ("Suppressed by package", &sup.by_package),
+            ("Ignored, by reason", &sup.by_ignore_reason),
+        ] {
+            if counts.is_empty() {
+                continue;
+            }
             write!(
                 out,
-                "<details><summary>Suppressed by package</summary><ul class=\"plain\">"
+                "<details><summary>{title}</summary><ul class=\"plain\">"
             )?;
-            for (pkg, n) in &sup.by_package {
-                write!(out, "<li><code>{}</code>: {n}</li>", Esc(pkg))?;
+            for (what, n) in counts {
+                write!(out, "<li><code>{}</code>: {n}</li>", Esc(what))?;
             }
             writeln!(out, "</ul></details>")?;
         }

@@ -7,6 +7,7 @@ use crate::overlay::Status;
 use crate::scan::Outcome;
 use crate::util::short_digest;
 use std::io::{self, Write};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 struct Paint {
     on: bool,
@@ -61,6 +62,113 @@ pub(super) fn human_bytes(n: u64) -> String {
     }
 }
 
+/// Display width in terminal columns.
+fn cols(s: &str) -> usize {
+    UnicodeWidthStr::width(s)
+}
+
+/// Text from the image (paths, build steps, references, secrets) with its control
+/// characters escaped, so a hostile image cannot drive the terminal; on one line.
+fn clean(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The first characters of `s` that fit in `max` columns.
+fn head_cols(s: &str, max: usize) -> &str {
+    let mut used = 0;
+    for (i, c) in s.char_indices() {
+        used += UnicodeWidthChar::width(c).unwrap_or(0);
+        if used > max {
+            return &s[..i];
+        }
+    }
+    s
+}
+
+/// The last characters of `s` that fit in `max` columns.
+fn tail_cols(s: &str, max: usize) -> &str {
+    let mut used = 0;
+    for (i, c) in s.char_indices().rev() {
+        used += UnicodeWidthChar::width(c).unwrap_or(0);
+        if used > max {
+            return &s[i + c.len_utf8()..];
+        }
+    }
+    s
+}
+
+/// `s` in at most `max` columns: cut at the end, with `…`.
+fn fit_end(s: &str, max: usize) -> String {
+    if cols(s) <= max {
+        return s.to_string();
+    }
+    format!("{}…", head_cols(s, max.saturating_sub(1)))
+}
+
+/// `s` in at most `max` columns: cut in the middle, with `…`, keeping more of the end
+/// (a path's file name, the line and column).
+fn fit_middle(s: &str, max: usize) -> String {
+    if cols(s) <= max {
+        return s.to_string();
+    }
+    let room = max.saturating_sub(1);
+    let front = room / 3;
+    format!("{}…{}", head_cols(s, front), tail_cols(s, room - front))
+}
+
+/// A build step as people read it: whitespace collapsed, the `/bin/sh -c` and `#(nop)`
+/// wrappers of the classic builder and BuildKit's `# buildkit` note left out.
+fn step_text(step: &str) -> String {
+    let one = clean(&step.split_whitespace().collect::<Vec<_>>().join(" "));
+    let one = one.strip_suffix(" # buildkit").unwrap_or(&one);
+    if let Some(rest) = one.strip_prefix("/bin/sh -c #(nop) ") {
+        return rest.trim_start().to_string();
+    }
+    if let Some(rest) = one.strip_prefix("/bin/sh -c ") {
+        return format!("RUN {rest}");
+    }
+    if let Some(rest) = one.strip_prefix("RUN /bin/sh -c ") {
+        return format!("RUN {rest}");
+    }
+    one.to_string()
+}
+
+/// Words of `text` in lines of at most `max` columns (a longer word stands alone).
+fn wrap(text: &str, max: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        if !line.is_empty() && cols(&line) + 1 + cols(word) > max {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Narrowest width laid out for; a narrower terminal wraps.
+const MIN_WIDTH: usize = 60;
+/// Columns the build step of a removing layer needs to stand beside the path.
+const MIN_STEP: usize = 16;
+
 pub(super) fn write(
     out: &mut dyn Write,
     outcome: &Outcome,
@@ -68,7 +176,7 @@ pub(super) fn write(
     opts: &ReportOptions,
 ) -> io::Result<()> {
     let p = Paint { on: opts.color };
-    let width = opts.width.max(60);
+    let w = opts.width.max(MIN_WIDTH);
     for img in &outcome.images {
         let mine: Vec<&Finding> = findings
             .iter()
@@ -76,21 +184,15 @@ pub(super) fn write(
                 f.image == img.image && f.reference == img.reference && f.platform == img.platform
             })
             .collect();
-        let total: u64 = img.layers.iter().map(|l| l.size).sum();
-        writeln!(
-            out,
-            "{} {} {}",
-            p.bold(img.reference.as_deref().unwrap_or("(untagged)")),
-            img.platform,
-            p.dim(&format!(
-                "· {} · {} layers · {}",
-                img.image,
-                img.layers.len(),
-                human_bytes(total)
-            ))
-        )?;
+        write_image_header(out, &p, w, img, mine.len())?;
         if mine.is_empty() {
-            writeln!(out, "  no secrets found\n")?;
+            let sup = &outcome.summary.suppressed;
+            let set_aside = sup.baseline + sup.ignored + sup.package_files + sup.excluded_paths;
+            if set_aside == 0 {
+                writeln!(out, "  no secrets found\n")?;
+            } else {
+                writeln!(out, "  no findings to report\n")?;
+            }
             continue;
         }
         let mut current: Option<Option<usize>> = None;
@@ -99,71 +201,161 @@ pub(super) fn write(
             if current != Some(layer) {
                 current = Some(layer);
                 match layer {
-                    Some(i) => {
-                        let step = f
-                            .location
-                            .created_by
-                            .as_deref()
-                            .unwrap_or("(no build step recorded)");
-                        let digest = f
-                            .location
-                            .layer_digest
-                            .as_deref()
-                            .map(short_digest)
-                            .unwrap_or_default();
-                        let head = format!("  layer {i} ");
-                        let room = width.saturating_sub(head.len() + digest.len() + 3);
-                        writeln!(
-                            out,
-                            "{}{}  {}",
-                            p.bold(&head),
-                            shorten(step, room.max(20)),
-                            p.dim(&digest)
-                        )?;
-                    }
-                    None => writeln!(out, "{}", p.bold("  image metadata"))?,
+                    Some(i) => write_layer_header(out, &p, w, i, f)?,
+                    None => writeln!(out, "  {}", p.bold("image metadata"))?,
                 }
             }
-            let place = match (&f.location.path, &f.location.field) {
-                (Some(path), _) => format!("{path}:{}:{}", f.location.line, f.location.column),
-                (None, Some(field)) => format!("{field}:{}", f.location.column),
-                _ => String::new(),
-            };
-            let status = match (&f.removed_by, f.status) {
-                (Some(rb), st) => {
-                    let step = rb
-                        .created_by
-                        .as_deref()
-                        .map(|s| format!(": {}", shorten(s, 48)))
-                        .unwrap_or_default();
-                    format!(
-                        "{} in layer {}{}",
-                        p.status(st),
-                        rb.layer_index,
-                        p.dim(&step)
-                    )
-                }
-                (None, st) => p.status(st),
-            };
-            writeln!(out, "    {status}  {place}")?;
-            writeln!(
-                out,
-                "      {} {}  {}",
-                f.rule_name,
-                p.dim(&format!("({}, {})", f.rule_id, f.confidence.as_str())),
-                f.secret
-            )?;
-            if !f.location.links.is_empty() {
-                writeln!(
-                    out,
-                    "      {}",
-                    p.dim(&format!("also linked at: {}", f.location.links.join(", ")))
-                )?;
-            }
+            write_finding(out, &p, w, f)?;
         }
         writeln!(out)?;
     }
-    let s = &outcome.summary;
+    for line in lay_out(&summary_clauses(&outcome.summary), w) {
+        writeln!(out, "{}", p.bold(&line))?;
+    }
+    Ok(())
+}
+
+/// `corp/app:1.2  linux/amd64 · 4 layers · 15.0 KiB · 5 findings`, then the input.
+fn write_image_header(
+    out: &mut dyn Write,
+    p: &Paint,
+    w: usize,
+    img: &crate::scan::ImageInfo,
+    findings: usize,
+) -> io::Result<()> {
+    let total: u64 = img.layers.iter().map(|l| l.size).sum();
+    let facts = format!(
+        " · {} · {} · {}",
+        plural(img.layers.len(), "layer", "layers"),
+        human_bytes(total),
+        plural(findings, "finding", "findings")
+    );
+    let platform = clean(&img.platform);
+    let reference = clean(img.reference.as_deref().unwrap_or("(untagged)"));
+    if cols(&reference) + 2 + cols(&platform) + cols(&facts) <= w {
+        writeln!(out, "{}  {}{}", p.bold(&reference), platform, p.dim(&facts))?;
+    } else {
+        // A long reference gets a line of its own.
+        writeln!(out, "{}", p.bold(&fit_middle(&reference, w)))?;
+        writeln!(
+            out,
+            "{}{}",
+            platform,
+            p.dim(&fit_end(&facts, w - cols(&platform)))
+        )?;
+    }
+    writeln!(out, "{}\n", p.dim(&fit_middle(&clean(&img.image), w)))
+}
+
+/// `  layer 3  RUN echo … > /root/.npmrc  sha256:a03889c04a24`
+fn write_layer_header(
+    out: &mut dyn Write,
+    p: &Paint,
+    w: usize,
+    index: usize,
+    f: &Finding,
+) -> io::Result<()> {
+    let step = f
+        .location
+        .created_by
+        .as_deref()
+        .map(step_text)
+        .unwrap_or_else(|| "(no build step recorded)".into());
+    let digest = f
+        .location
+        .layer_digest
+        .as_deref()
+        .map(short_digest)
+        .unwrap_or_default();
+    let head = format!("layer {index}");
+    let room = w.saturating_sub(2 + cols(&head) + 2 + 2 + cols(&digest));
+    writeln!(
+        out,
+        "  {}  {}  {}",
+        p.bold(&head),
+        fit_end(&step, room),
+        p.dim(&digest)
+    )
+}
+
+/// The status badge and place, the rule and secret, and the other names of the file.
+fn write_finding(out: &mut dyn Write, p: &Paint, w: usize, f: &Finding) -> io::Result<()> {
+    let loc = &f.location;
+    let place = match (&loc.path, &loc.field) {
+        (Some(path), _) => {
+            let file = if loc.nested.is_empty() {
+                clean(path)
+            } else {
+                clean(&loc.nested.join(" → "))
+            };
+            format!("{file}:{}:{}", loc.line, loc.column)
+        }
+        (None, Some(field)) => format!("{}:{}", clean(field), loc.column),
+        _ => String::new(),
+    };
+    // Line 1: `deleted in layer 2: RUN rm …  app/.env:2:19`.
+    let status = f.status.as_str();
+    let removed = f.removed_by.as_ref().map(|rb| {
+        (
+            format!(" in layer {}", rb.layer_index),
+            rb.created_by.as_deref().map(step_text),
+        )
+    });
+    let avail = w - 4;
+    let badge_cols = cols(status) + removed.as_ref().map_or(0, |(r, _)| cols(r));
+    let place = fit_middle(&place, avail.saturating_sub(badge_cols + 2).max(24));
+    let step_room = avail.saturating_sub(badge_cols + 2 + 2 + cols(&place));
+    let mut step_below = None;
+    let mut line = format!("    {}", p.status(f.status));
+    if let Some((in_layer, step)) = &removed {
+        line.push_str(in_layer);
+        if let Some(step) = step {
+            if cols(step) <= step_room || step_room >= MIN_STEP {
+                line.push_str(&p.dim(&format!(": {}", fit_end(step, step_room))));
+            } else {
+                step_below = Some(step);
+            }
+        }
+    }
+    writeln!(out, "{line}  {place}")?;
+    if let Some(step) = step_below {
+        let lead = "by: ";
+        writeln!(
+            out,
+            "      {}",
+            p.dim(&format!("{lead}{}", fit_end(step, w - 6 - cols(lead))))
+        )?;
+    }
+    // Line 2: `AWS access key ID (aws-access-key-id, high)  AKIA…`; a secret too long to
+    // stand beside the rule (shown with --reveal) gets a line of its own.
+    let meta = format!("({}, {})", f.rule_id, f.confidence.as_str());
+    let secret = clean(&f.secret);
+    let avail = w - 6;
+    let name = clean(&f.rule_name);
+    let beside = cols(&name) + 1 + cols(&meta) + 2 + cols(&secret) <= avail
+        || cols(&meta) + 2 + cols(&secret) + 13 <= avail;
+    let name_room = if beside {
+        avail.saturating_sub(1 + cols(&meta) + 2 + cols(&secret))
+    } else {
+        avail.saturating_sub(1 + cols(&meta))
+    };
+    let rule = format!("{} {}", fit_end(&name, name_room.max(12)), p.dim(&meta));
+    if beside {
+        writeln!(out, "      {rule}  {secret}")?;
+    } else {
+        writeln!(out, "      {rule}")?;
+        writeln!(out, "        {secret}")?;
+    }
+    if !loc.links.is_empty() {
+        let links = format!("also linked at: {}", clean(&loc.links.join(", ")));
+        writeln!(out, "      {}", p.dim(&fit_end(&links, w - 6)))?;
+    }
+    Ok(())
+}
+
+/// The closing summary in clauses that are kept whole on a line when they fit:
+/// `5 findings (1 present, …)`, `in 1 image, 4 layers, 15.0 KiB scanned`, `set aside: …`.
+fn summary_clauses(s: &crate::scan::Summary) -> Vec<String> {
     let by: Vec<String> = Status::ALL
         .iter()
         .filter_map(|st| {
@@ -172,31 +364,62 @@ pub(super) fn write(
                 .map(|n| format!("{n} {}", st.as_str()))
         })
         .collect();
-    let line = format!(
-        "{} finding{}{} in {} image{}, {} layer{}, {} scanned{}",
-        s.findings,
-        if s.findings == 1 { "" } else { "s" },
-        if by.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", by.join(", "))
-        },
-        s.images,
-        if s.images == 1 { "" } else { "s" },
-        s.layers,
-        if s.layers == 1 { "" } else { "s" },
-        human_bytes(s.bytes_scanned),
-        if s.errors.is_empty() {
-            String::new()
-        } else {
-            format!(
-                "; {} error{}",
-                s.errors.len(),
-                if s.errors.len() == 1 { "" } else { "s" }
-            )
-        },
-    );
-    writeln!(out, "{}", p.bold(&line))
+    let mut clauses = vec![
+        format!(
+            "{}{}",
+            plural(s.findings, "finding", "findings"),
+            if by.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", by.join(", "))
+            }
+        ),
+        format!(
+            "in {}, {}, {} scanned",
+            plural(s.images, "image", "images"),
+            plural(s.layers, "layer", "layers"),
+            human_bytes(s.bytes_scanned),
+        ),
+    ];
+    let sup = &s.suppressed;
+    let aside: Vec<String> = [
+        (sup.baseline, "in the baseline"),
+        (sup.ignored, "ignored"),
+        (sup.package_files, "in package files"),
+        (sup.excluded_paths, "by --exclude-path"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, why)| format!("{n} {why}"))
+    .collect();
+    if !aside.is_empty() {
+        clauses.push(format!("set aside: {}", aside.join(", ")));
+    }
+    if !s.errors.is_empty() {
+        clauses.push(plural(s.errors.len(), "error", "errors"));
+    }
+    // `…scanned; set aside: …; 1 error`
+    let n = clauses.len();
+    for c in clauses.iter_mut().take(n - 1).skip(1) {
+        c.push(';');
+    }
+    clauses
+}
+
+/// Clauses joined on lines of at most `max` columns; a clause longer than a line is
+/// wrapped by words.
+fn lay_out(clauses: &[String], max: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for c in clauses {
+        match lines.last_mut() {
+            Some(l) if cols(l) + 1 + cols(c) <= max => {
+                l.push(' ');
+                l.push_str(c);
+            }
+            _ => lines.extend(wrap(c, max)),
+        }
+    }
+    lines
 }
 
 #[cfg(test)]
@@ -210,5 +433,37 @@ mod tests {
             "RUN apt-get install x"
         );
         assert_eq!(shorten("abcdefghij", 5), "abcd…");
+    }
+
+    #[test]
+    fn fitting_counts_columns() {
+        assert_eq!(fit_end("abcdefghij", 5), "abcd…");
+        assert_eq!(fit_end("abc", 5), "abc");
+        assert_eq!(
+            fit_middle("usr/share/doc/pkg/file.txt:2:3", 16),
+            "usr/s…le.txt:2:3"
+        );
+        assert_eq!(cols(&fit_middle("usr/share/doc/pkg/file.txt:2:3", 16)), 16);
+        // Wide characters take two columns.
+        assert_eq!(fit_end("日本語のパス", 5), "日本…");
+    }
+
+    #[test]
+    fn build_steps_read_as_written() {
+        assert_eq!(step_text("/bin/sh -c #(nop)  ENV A=1"), "ENV A=1");
+        assert_eq!(step_text("/bin/sh -c apt-get update"), "RUN apt-get update");
+        assert_eq!(step_text("RUN /bin/sh -c make # buildkit"), "RUN make");
+        assert_eq!(step_text("COPY a\n b # buildkit"), "COPY a b");
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(clean("a\x1b[31mb\n"), "a\\u{1b}[31mb\\n");
+    }
+
+    #[test]
+    fn wrapping_keeps_words() {
+        assert_eq!(wrap("aa bb cc", 5), ["aa bb", "cc"]);
+        assert_eq!(wrap("aaaaaaa b", 5), ["aaaaaaa", "b"]);
     }
 }

@@ -16,5 +16,6 @@ mod huge;
 mod images;
 mod nested;
 mod packages;
+mod policy;
 mod sarif;
 mod support;

@@ -5,17 +5,19 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};
 
+/// `layerhound ARGS…`, with NO_COLOR set and the tests' own cache directory.
+pub fn command(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_layerhound"));
+    cmd.args(args).env("NO_COLOR", "1").env(
+        "LAYERHOUND_CACHE_DIR",
+        concat!(env!("CARGO_TARGET_TMPDIR"), "/layerhound-cache"),
+    );
+    cmd
+}
+
 /// Runs `layerhound ARGS…`.
 pub fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_layerhound"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env(
-            "LAYERHOUND_CACHE_DIR",
-            concat!(env!("CARGO_TARGET_TMPDIR"), "/layerhound-cache"),
-        )
-        .output()
-        .expect("run layerhound")
+    command(args).output().expect("run layerhound")
 }
 
 /// Runs a JSON scan of `target` and returns (exit code, report, stderr).
