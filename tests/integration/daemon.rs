@@ -425,3 +425,64 @@ fn tcp_docker_host() {
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(key(&r, tag), want);
 }
+
+/// `contrib/pre-push` in a git repository: builds the Dockerfile with the real daemon,
+/// scans the image through `docker-daemon:` and refuses the push only when a secret is
+/// present in it.
+#[test]
+fn pre_push_hook_refuses_a_present_secret_and_passes_a_clean_image() {
+    let hook = Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/pre-push");
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_layerhound"))
+        .parent()
+        .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for (name, content, expect) in [
+        ("leaky", format!("token={GITHUB_PAT}\n"), 1),
+        ("clean", "nothing to see\n".to_string(), 0),
+    ] {
+        let repo = tempfile::tempdir().unwrap();
+        let git = Command::new("git")
+            .args(["init", "-q"])
+            .current_dir(repo.path())
+            .status()
+            .unwrap();
+        assert!(git.success());
+        std::fs::write(repo.path().join("token.txt"), content).unwrap();
+        std::fs::write(
+            repo.path().join("Dockerfile"),
+            "FROM scratch\nCOPY token.txt /srv/token.txt\n",
+        )
+        .unwrap();
+        let out = Command::new(&hook)
+            .current_dir(repo.path())
+            .env("PATH", &path)
+            .env("DOCKER_HOST", docker_host())
+            .env("DOCKER_BUILDKIT", "0")
+            .env("NO_COLOR", "1")
+            .env("LAYERHOUND_IMAGE", format!("layerhound-prepush-{name}:1"))
+            .env(
+                "LAYERHOUND_CACHE_DIR",
+                concat!(env!("CARGO_TARGET_TMPDIR"), "/layerhound-cache"),
+            )
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(expect),
+            "{name}: {stdout}\n{stderr}"
+        );
+        if expect == 1 {
+            assert!(stderr.contains("push refused"), "{stderr}");
+            assert!(stdout.contains("srv/token.txt"), "{stdout}");
+            assert!(!stdout.contains(GITHUB_PAT), "redacted");
+        } else {
+            assert!(!stderr.contains("refused"), "{stderr}");
+        }
+    }
+}
