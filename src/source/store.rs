@@ -88,9 +88,22 @@ impl Blob {
     }
 }
 
-/// Maps a whole file read-only. Empty files give an empty owned blob.
+/// Opens a regular file for reading, refusing anything else before opening it (opening
+/// a FIFO would block until a writer appears; a device is not an image).
+pub fn open_regular(path: &Path) -> Result<File> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        return Err(Error::Format(format!(
+            "{}: not a regular file",
+            path.display()
+        )));
+    }
+    File::open(path).map_err(|e| Error::io(path, e))
+}
+
+/// Maps a whole regular file read-only. Empty files give an empty owned blob.
 pub fn map_file(path: &Path) -> Result<Blob> {
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let file = open_regular(path)?;
     let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
     if len == 0 {
         return Ok(Blob::from_vec(Vec::new()));
