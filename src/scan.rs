@@ -218,7 +218,8 @@ struct Job {
     target: usize,
     /// Stored size of the blob (0 when it cannot be opened).
     size: u64,
-    /// The first image/layer using it, for error context and expectations.
+    /// The first image using it, and the layer's position in that image's list (which
+    /// skips layers left out for a bad descriptor), for error context and expectations.
     image: usize,
     layer: usize,
 }
@@ -245,7 +246,7 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
     let mut job_of: HashMap<(usize, String), usize> = HashMap::new();
     let mut jobs: Vec<Job> = Vec::new();
     for (ii, (ti, img)) in images.iter().enumerate() {
-        for l in &img.layers {
+        for (pos, l) in img.layers.iter().enumerate() {
             job_of
                 .entry((*ti, stores[*ti].canonical(&l.blob)))
                 .or_insert_with(|| {
@@ -253,7 +254,7 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
                         target: *ti,
                         size: stores[*ti].get(&l.blob).map_or(0, |b| b.len() as u64),
                         image: ii,
-                        layer: l.index,
+                        layer: pos,
                     });
                     jobs.len() - 1
                 });
@@ -385,7 +386,7 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
                     platform: img.platform.clone(),
                     status,
                     removed_by: removed.map(|j| RemovedBy {
-                        layer_index: j,
+                        layer_index: img.layers[j].index,
                         created_by: img.layers[j].created_by.clone(),
                     }),
                     package,

@@ -137,26 +137,28 @@ pub(crate) const LAYER_MEDIA_TYPES: &[&str] = &[
     "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
 ];
 
-/// Attaches history steps and expected diff_ids to layers, noting count mismatches.
+/// Attaches history steps and expected diff_ids to layers (by each layer's index, so a
+/// layer left out for a bad descriptor shifts nothing), noting count mismatches against
+/// the `listed` layers of the manifest.
 pub(crate) fn attach_config(
     layers: &mut [crate::image::LayerRef],
+    listed: usize,
     cfg: &oci_spec::image::ImageConfiguration,
     what: &str,
     issues: &mut Vec<SourceIssue>,
 ) {
     let steps = crate::image::layer_steps(cfg);
     let diff_ids = cfg.rootfs().diff_ids();
-    if diff_ids.len() != layers.len() {
+    if diff_ids.len() != listed {
         issues.push(SourceIssue {
             message: format!(
-                "{what}: config lists {} diff_ids but the manifest has {} layers",
+                "{what}: config lists {} diff_ids but the manifest has {listed} layers",
                 diff_ids.len(),
-                layers.len()
             ),
         });
     }
-    for (i, l) in layers.iter_mut().enumerate() {
-        l.diff_id = diff_ids.get(i).cloned();
-        l.created_by = steps.get(i).cloned().flatten();
+    for l in layers.iter_mut() {
+        l.diff_id = diff_ids.get(l.index).cloned();
+        l.created_by = steps.get(l.index).cloned().flatten();
     }
 }
