@@ -678,10 +678,6 @@ fn scan_layer(
     };
     r.digest = Some(opened.digest.clone());
     r.diff_id = Some(opened.diff_id.clone());
-    if let Some(e) = &opened.decode_error {
-        r.errors
-            .push((None, format!("{e}; scanned what was readable")));
-    }
     if let Some(exp) = &lref.digest
         && *exp != opened.digest
     {
@@ -721,10 +717,16 @@ fn scan_layer(
     r.bytes = data.len() as u64;
     let index = index_tar(data);
     // A layer cut short by a cap ends mid-entry; that is the counted skip, not corruption.
-    if let Some(e) = index.error
-        && opened.truncated.is_none()
-    {
-        r.errors.push((None, e));
+    // A corrupt stream cuts the tar short too: one error says both.
+    match (&opened.decode_error, index.error) {
+        (Some(d), Some(e)) => r
+            .errors
+            .push((None, format!("{d}; scanned what was readable ({e})"))),
+        (Some(d), None) => r
+            .errors
+            .push((None, format!("{d}; scanned what was readable"))),
+        (None, Some(e)) if opened.truncated.is_none() => r.errors.push((None, e)),
+        _ => {}
     }
     let entries = index.entries;
     let mut item_entries = Vec::new();
