@@ -10,6 +10,7 @@ mod every_rule;
 mod fixture;
 mod forms;
 mod gitleaks;
+mod hostile;
 mod huge;
 mod images;
 mod nested;
