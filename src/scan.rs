@@ -504,7 +504,7 @@ fn open_targets(
     }
     for raw in &work {
         let opened = crate::target::parse(raw)
-            .and_then(|t| source::open(&t, spool, opts.daemon).map(|o| (t, o)));
+            .and_then(|t| source::open(&t, spool, &opts.layer_caps, opts.daemon).map(|o| (t, o)));
         let (target, opened) = match opened {
             Ok(v) => v,
             Err(e) => {

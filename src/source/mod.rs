@@ -37,15 +37,20 @@ pub struct Resolved {
     pub skipped: Vec<String>,
 }
 
-/// Opens a target and lists its images.
-pub fn open(target: &Target, spool: &Spool, daemon_opts: daemon::DaemonOptions) -> Result<Opened> {
+/// Opens a target and lists its images; a compressed archive inflates within `caps`.
+pub fn open(
+    target: &Target,
+    spool: &Spool,
+    caps: &crate::layer::LayerCaps,
+    daemon_opts: daemon::DaemonOptions,
+) -> Result<Opened> {
     let label = target.label();
     let (store, resolved) = match target.transport {
         Transport::DockerArchive => {
             let store = if target.path.is_dir() {
                 Store::dir(&target.path)
             } else {
-                Store::tar(&target.path, spool)?
+                Store::tar(&target.path, spool, caps)?
             };
             let r = docker::images(&store, &label, target.reference.as_deref())?;
             (store, r)
@@ -60,7 +65,7 @@ pub fn open(target: &Target, spool: &Spool, daemon_opts: daemon::DaemonOptions) 
                 }
                 Store::dir(&target.path)
             } else {
-                Store::tar(&target.path, spool)?
+                Store::tar(&target.path, spool, caps)?
             };
             let r = oci::images(&store, &label, target.reference.as_deref())?;
             (store, r)

@@ -664,6 +664,40 @@ fn gzip_layer_inflating_to_gigabytes_is_cut_at_max_layer_bytes() {
     assert_eq!(s.code, 2);
 }
 
+/// A docker save, gzip-compressed, followed by 8 GiB of zeros in 512 gzip members.
+#[test]
+fn compressed_archive_inflating_to_gigabytes_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("bomb.tar.gz");
+    fixture::write(
+        Form::DockerClassicGzip,
+        &[image_with(Layer::new(vec![]))],
+        &p,
+    )
+    .unwrap();
+    let mut f = fs::OpenOptions::new().append(true).open(&p).unwrap();
+    let zeros = gz(&vec![0u8; 16 << 20]);
+    for _ in 0..512 {
+        f.write_all(&zeros).unwrap();
+    }
+    drop(f);
+    let t = format!("docker-archive:{}", p.display());
+    let s = scan(dir.path(), &t, &["--max-layer-bytes", "64"]);
+    assert_eq!(s.code, 2, "{}", s.stderr);
+    s.one_error(&[
+        "bomb.tar.gz",
+        "gzip archive inflates past --max-layer-bytes 64 MiB",
+    ]);
+    // The ratio cap (never below 1 GiB) stops it as well.
+    let s = scan(
+        dir.path(),
+        &t,
+        &["--max-layer-bytes", "65536", "--max-layer-ratio", "1"],
+    );
+    assert_eq!(s.code, 2, "{}", s.stderr);
+    s.one_error(&["bomb.tar.gz", "inflates past --max-layer-ratio 1x"]);
+}
+
 /// Rewrites a zstd frame (no checksum) so that its header declares `size` bytes.
 fn zstd_claiming(frame: &[u8], size: u64) -> Vec<u8> {
     let fhd = frame[4];
