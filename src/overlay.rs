@@ -64,6 +64,10 @@ pub struct LayerFs {
     opaques: HashSet<Vec<u8>>,
     /// Hard-link target → link paths (same layer).
     links: HashMap<Vec<u8>, Vec<Vec<u8>>>,
+    /// Lengths of the paths that can act on a lower entry's ancestors (whiteouts,
+    /// opaque directories, non-directories): an ancestor of another length is not
+    /// looked up, so walking a very deep path costs its length, not its length squared.
+    acting_lens: HashSet<usize>,
 }
 
 /// Whether an entry is a whiteout marker (never scanned as a file).
@@ -80,13 +84,19 @@ impl LayerFs {
         for (i, e) in entries.iter().enumerate() {
             let name = file_name(&e.path);
             if name == WH_OPAQUE {
-                fs.opaques.insert(parent(&e.path).unwrap_or(b"").to_vec());
+                let dir = parent(&e.path).unwrap_or(b"");
+                fs.acting_lens.insert(dir.len());
+                fs.opaques.insert(dir.to_vec());
             } else if let Some(victim) = name.strip_prefix(WH_PREFIX) {
                 if !victim.starts_with(WH_PREFIX) {
-                    fs.whiteouts
-                        .insert(join(parent(&e.path).unwrap_or(b""), victim));
+                    let gone = join(parent(&e.path).unwrap_or(b""), victim);
+                    fs.acting_lens.insert(gone.len());
+                    fs.whiteouts.insert(gone);
                 }
             } else if !e.path.is_empty() {
+                if e.kind != EntryKind::Dir {
+                    fs.acting_lens.insert(e.path.len());
+                }
                 fs.last.insert(e.path.clone(), i);
                 if e.kind == EntryKind::Hardlink
                     && let Some(t) = &e.link
@@ -111,17 +121,19 @@ impl LayerFs {
         let mut anc = Some(path);
         let mut first = true;
         while let Some(a) = anc {
-            if self.whiteouts.contains(a) {
-                return Some(Status::Deleted);
-            }
-            if !first {
-                if let Some(&i) = self.last.get(a)
-                    && self.kinds[i] != EntryKind::Dir
-                {
-                    return Some(Status::Overwritten);
+            if self.acting_lens.contains(&a.len()) {
+                if self.whiteouts.contains(a) {
+                    return Some(Status::Deleted);
                 }
-                if self.opaques.contains(a) {
-                    return Some(Status::Opaque);
+                if !first {
+                    if let Some(&i) = self.last.get(a)
+                        && self.kinds[i] != EntryKind::Dir
+                    {
+                        return Some(Status::Overwritten);
+                    }
+                    if self.opaques.contains(a) {
+                        return Some(Status::Opaque);
+                    }
                 }
             }
             first = false;
@@ -281,6 +293,32 @@ mod tests {
         assert_eq!(
             st(&[l0, vec![file("a/.wh.secret"), file("b/.wh.link")]], 0, 0),
             (Status::Deleted, Some(1))
+        );
+    }
+
+    #[test]
+    fn deep_paths_keep_their_statuses() {
+        let deep = format!("{}f", "d/".repeat(50_000));
+        let base = vec![file(&deep)];
+        assert_eq!(
+            st(&[base.clone(), vec![file("x"), file("d/d/d/.wh.d")]], 0, 0),
+            (Status::Deleted, Some(1))
+        );
+        assert_eq!(
+            st(&[base.clone(), vec![file("x")], vec![file("d/d")]], 0, 0),
+            (Status::Overwritten, Some(2))
+        );
+        assert_eq!(
+            st(
+                &[base.clone(), vec![dir("d/d"), file("d/.wh..wh..opq")]],
+                0,
+                0
+            ),
+            (Status::Opaque, Some(1))
+        );
+        assert_eq!(
+            st(&[base, vec![file("d/d/x")]], 0, 0),
+            (Status::Present, None)
         );
     }
 }

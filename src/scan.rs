@@ -286,7 +286,8 @@ struct Job {
     size: u64,
     /// What reading it will cost, roughly: its expected uncompressed size.
     work: u64,
-    /// The first image/layer using it, for error context and expectations.
+    /// The first image using it, and the layer's position in that image's list (which
+    /// skips layers left out for a bad descriptor), for error context and expectations.
     image: usize,
     layer: usize,
 }
@@ -317,7 +318,7 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
     let mut job_of: HashMap<(usize, String), usize> = HashMap::new();
     let mut jobs: Vec<Job> = Vec::new();
     for (ii, (ti, img)) in images.iter().enumerate() {
-        for l in &img.layers {
+        for (pos, l) in img.layers.iter().enumerate() {
             job_of
                 .entry((*ti, stores[*ti].canonical(&l.blob)))
                 .or_insert_with(|| {
@@ -329,7 +330,7 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
                             .as_ref()
                             .map_or(0, |b| crate::layer::estimated_tar_size(b.bytes())),
                         image: ii,
-                        layer: l.index,
+                        layer: pos,
                     });
                     jobs.len() - 1
                 });
@@ -497,7 +498,7 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
                     platform: img.platform.clone(),
                     status,
                     removed_by: removed.map(|j| RemovedBy {
-                        layer_index: j,
+                        layer_index: img.layers[j].index,
                         created_by: img.layers[j].created_by.clone(),
                     }),
                     package,
@@ -642,7 +643,7 @@ fn open_targets(
     }
     for raw in &work {
         let opened = crate::target::parse(raw)
-            .and_then(|t| source::open(&t, spool, opts.daemon).map(|o| (t, o)));
+            .and_then(|t| source::open(&t, spool, &opts.layer_caps, opts.daemon).map(|o| (t, o)));
         let (target, opened) = match opened {
             Ok(v) => v,
             Err(e) => {
@@ -805,10 +806,6 @@ fn scan_layer(
             return r;
         }
     };
-    if let Some(e) = &opened.decode_error {
-        r.errors
-            .push((None, format!("{e}; scanned what was readable")));
-    }
     if let Some(t) = &opened.truncated {
         r.skips.push(("(layer)".into(), Vec::new(), t.clone()));
     }
@@ -816,10 +813,16 @@ fn scan_layer(
     r.bytes = data.len() as u64;
     let index = index_tar(data);
     // A layer cut short by a cap ends mid-entry; that is the counted skip, not corruption.
-    if let Some(e) = index.error
-        && opened.truncated.is_none()
-    {
-        r.errors.push((None, e));
+    // A corrupt stream cuts the tar short too: one error says both.
+    match (&opened.decode_error, index.error) {
+        (Some(d), Some(e)) => r
+            .errors
+            .push((None, format!("{d}; scanned what was readable ({e})"))),
+        (Some(d), None) => r
+            .errors
+            .push((None, format!("{d}; scanned what was readable"))),
+        (None, Some(e)) if opened.truncated.is_none() => r.errors.push((None, e)),
+        _ => {}
     }
     let entries = index.entries;
     let mut item_entries = Vec::new();

@@ -150,7 +150,7 @@ pub fn detect(path: &Path) -> Result<Transport> {
 
 /// Top-level member names of a (possibly gzip/zstd-compressed) tar, read as a stream.
 fn tar_member_names(path: &Path) -> Result<Vec<String>> {
-    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut f = crate::source::store::open_regular(path)?;
     let mut magic = [0u8; 4];
     let n = f.read(&mut magic).map_err(|e| Error::io(path, e))?;
     drop(f);

@@ -72,27 +72,33 @@ pub fn estimated_tar_size(data: &[u8]) -> u64 {
     }
 }
 
-/// Decompresses `data` into `out`. Returns the decompressed size; on a corrupt or
-/// truncated stream, everything decoded before the fault has been written.
-pub fn decompress_into(c: Compression, data: &[u8], out: &mut std::fs::File) -> Result<u64> {
+/// Decompresses `data` into `out`, at most `limit` bytes. Returns the decompressed size
+/// (more than `limit` when the stream holds more); on a corrupt or truncated stream,
+/// everything decoded before the fault has been written.
+pub fn decompress_into(
+    c: Compression,
+    data: &[u8],
+    out: &mut std::fs::File,
+    limit: u64,
+) -> Result<u64> {
     let mut w = BufWriter::with_capacity(1 << 20, out);
-    let n = copy_decoded(c, data, &mut w);
+    let n = copy_decoded(c, data, &mut w, limit.saturating_add(1));
     w.flush()
         .map_err(|e| Error::Layer(format!("writing spool: {e}")))?;
     n
 }
 
-fn copy_decoded(c: Compression, data: &[u8], w: &mut impl Write) -> Result<u64> {
+fn copy_decoded(c: Compression, data: &[u8], w: &mut impl Write, limit: u64) -> Result<u64> {
     let res = match c {
-        Compression::None => w.write_all(data).map(|_| data.len() as u64),
+        Compression::None => std::io::copy(&mut data.take(limit), w),
         Compression::Gzip => {
-            let mut d = flate2::read::MultiGzDecoder::new(data);
-            std::io::copy(&mut d, w)
+            let d = flate2::read::MultiGzDecoder::new(data);
+            std::io::copy(&mut d.take(limit), w)
         }
         Compression::Zstd => match zstd::stream::read::Decoder::with_buffer(data) {
             Ok(mut d) => {
                 let _ = d.window_log_max(31);
-                std::io::copy(&mut d, w)
+                std::io::copy(&mut d.take(limit), w)
             }
             Err(e) => Err(e),
         },
@@ -214,6 +220,19 @@ pub struct LayerCaps {
     pub in_memory: u64,
 }
 
+impl LayerCaps {
+    /// Most bytes a blob of `stored` bytes may decompress to.
+    pub fn cap(&self, stored: u64) -> u64 {
+        self.max_bytes
+            .min(stored.saturating_mul(self.max_ratio).max(1 << 30))
+    }
+
+    /// Whether [`LayerCaps::cap`] of `stored` bytes is the byte cap (else the ratio cap).
+    pub fn byte_cap_applies(&self, stored: u64) -> bool {
+        self.cap(stored) == self.max_bytes
+    }
+}
+
 impl Default for LayerCaps {
     fn default() -> Self {
         LayerCaps {
@@ -241,11 +260,7 @@ pub fn open_layer(blob: &Blob, spool: &Spool, caps: &LayerCaps) -> Result<Opened
             _spool_file: None,
         });
     }
-    let cap = caps.max_bytes.min(
-        (raw.len() as u64)
-            .saturating_mul(caps.max_ratio)
-            .max(1 << 30),
-    );
+    let cap = caps.cap(raw.len() as u64);
     let mut reader = BlobReader {
         blob,
         pos: 0,
@@ -293,7 +308,7 @@ pub fn open_layer(blob: &Blob, spool: &Spool, caps: &LayerCaps) -> Result<Opened
         }
     };
     let truncated = (written >= cap && decode_error.is_none()).then(|| {
-        if cap == caps.max_bytes {
+        if caps.byte_cap_applies(raw.len() as u64) {
             format!("layer decompresses to more than --max-layer-bytes {} MiB; scanned the first {} MiB", caps.max_bytes >> 20, cap >> 20)
         } else {
             format!("layer inflates more than --max-layer-ratio {}x; scanned the first {} MiB", caps.max_ratio, cap >> 20)

@@ -64,7 +64,9 @@ pub fn index_tar(data: &[u8]) -> TarIndex {
         };
         let path = normalize_path(&e.path_bytes());
         let et = e.header().entry_type();
-        let kind = if et.is_file() || et == tar::EntryType::Continuous {
+        // A GNU sparse file counts as a file: its stored (non-hole) bytes are scanned.
+        let sparse = et.is_gnu_sparse();
+        let kind = if et.is_file() || et == tar::EntryType::Continuous || sparse {
             EntryKind::File
         } else if et.is_dir() {
             EntryKind::Dir
@@ -76,7 +78,13 @@ pub fn index_tar(data: &[u8]) -> TarIndex {
             EntryKind::Other
         };
         let start = e.raw_file_position() as usize;
-        let size = e.size() as usize;
+        // `size()` of a sparse entry is its size with the holes; the archive holds the
+        // header's size, contiguously.
+        let size = if sparse {
+            e.header().entry_size().unwrap_or(0)
+        } else {
+            e.size()
+        } as usize;
         let data_range = if kind == EntryKind::File {
             let end = start.saturating_add(size);
             if end > data.len() {
@@ -108,4 +116,35 @@ pub fn index_tar(data: &[u8]) -> TarIndex {
         }
     }
     idx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gnu_sparse_entries_are_files_over_their_stored_bytes() {
+        // A 1 MiB sparse file whose only data (512 bytes) follows a hole, then a file.
+        let mut h = tar::Header::new_gnu();
+        h.set_path("var/sparse").unwrap();
+        h.set_entry_type(tar::EntryType::GNUSparse);
+        h.set_size(512);
+        let gnu = h.as_gnu_mut().unwrap();
+        gnu.sparse[0].set_offset((1 << 20) - 512);
+        gnu.sparse[0].set_length(512);
+        gnu.set_real_size(1 << 20);
+        h.set_cksum();
+        let mut tar = h.as_bytes().to_vec();
+        tar.extend(std::iter::repeat_n(b's', 512));
+        let mut b = tar::Builder::new(tar);
+        let mut f = tar::Header::new_gnu();
+        f.set_size(2);
+        b.append_data(&mut f, "after", &b"ok"[..]).unwrap();
+        let tar = b.into_inner().unwrap();
+        let idx = index_tar(&tar);
+        assert_eq!(idx.error, None);
+        assert_eq!(idx.entries[0].kind, EntryKind::File);
+        assert_eq!(idx.entries[0].data, 512..1024);
+        assert_eq!(&tar[idx.entries[1].data.clone()], b"ok");
+    }
 }

@@ -101,7 +101,13 @@ pub fn images(store: &Store, label: &str, wanted: Option<&str>) -> Result<Resolv
                 created_by: None,
             })
             .collect();
-        attach_config(&mut layers, &cfg, label, &mut out.issues);
+        attach_config(
+            &mut layers,
+            entry.layers.len(),
+            &cfg,
+            label,
+            &mut out.issues,
+        );
         out.images.push(Image {
             source: label.to_string(),
             reference: tags.first().cloned(),

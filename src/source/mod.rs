@@ -37,15 +37,20 @@ pub struct Resolved {
     pub skipped: Vec<String>,
 }
 
-/// Opens a target and lists its images.
-pub fn open(target: &Target, spool: &Spool, daemon_opts: daemon::DaemonOptions) -> Result<Opened> {
+/// Opens a target and lists its images; a compressed archive inflates within `caps`.
+pub fn open(
+    target: &Target,
+    spool: &Spool,
+    caps: &crate::layer::LayerCaps,
+    daemon_opts: daemon::DaemonOptions,
+) -> Result<Opened> {
     let label = target.label();
     let (store, resolved) = match target.transport {
         Transport::DockerArchive => {
             let store = if target.path.is_dir() {
                 Store::dir(&target.path)
             } else {
-                Store::tar(&target.path, spool)?
+                Store::tar(&target.path, spool, caps)?
             };
             let r = docker::images(&store, &label, target.reference.as_deref())?;
             (store, r)
@@ -60,7 +65,7 @@ pub fn open(target: &Target, spool: &Spool, daemon_opts: daemon::DaemonOptions) 
                 }
                 Store::dir(&target.path)
             } else {
-                Store::tar(&target.path, spool)?
+                Store::tar(&target.path, spool, caps)?
             };
             let r = oci::images(&store, &label, target.reference.as_deref())?;
             (store, r)
@@ -137,26 +142,28 @@ pub(crate) const LAYER_MEDIA_TYPES: &[&str] = &[
     "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
 ];
 
-/// Attaches history steps and expected diff_ids to layers, noting count mismatches.
+/// Attaches history steps and expected diff_ids to layers (by each layer's index, so a
+/// layer left out for a bad descriptor shifts nothing), noting count mismatches against
+/// the `listed` layers of the manifest.
 pub(crate) fn attach_config(
     layers: &mut [crate::image::LayerRef],
+    listed: usize,
     cfg: &oci_spec::image::ImageConfiguration,
     what: &str,
     issues: &mut Vec<SourceIssue>,
 ) {
     let steps = crate::image::layer_steps(cfg);
     let diff_ids = cfg.rootfs().diff_ids();
-    if diff_ids.len() != layers.len() {
+    if diff_ids.len() != listed {
         issues.push(SourceIssue {
             message: format!(
-                "{what}: config lists {} diff_ids but the manifest has {} layers",
+                "{what}: config lists {} diff_ids but the manifest has {listed} layers",
                 diff_ids.len(),
-                layers.len()
             ),
         });
     }
-    for (i, l) in layers.iter_mut().enumerate() {
-        l.diff_id = diff_ids.get(i).cloned();
-        l.created_by = steps.get(i).cloned().flatten();
+    for l in layers.iter_mut() {
+        l.diff_id = diff_ids.get(l.index).cloned();
+        l.created_by = steps.get(l.index).cloned().flatten();
     }
 }

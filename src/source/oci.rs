@@ -26,6 +26,9 @@ struct Walk<'a> {
     label: &'a str,
     out: Resolved,
     seen_manifests: std::collections::HashSet<String>,
+    /// Indexes already walked: one reached again (a diamond, or one index listed many
+    /// times) can only lead to manifests already seen, so it is not walked twice.
+    seen_indexes: std::collections::HashSet<String>,
 }
 
 /// Lists the images of an OCI layout.
@@ -45,6 +48,7 @@ pub fn images(store: &Store, label: &str, wanted: Option<&str>) -> Result<Resolv
         label,
         out: Resolved::default(),
         seen_manifests: Default::default(),
+        seen_indexes: Default::default(),
     };
     let (index, _): (ImageIndex, _) = read_json(store, "index.json", None, &mut w.out.issues)?;
     let mut names = Vec::new();
@@ -126,6 +130,9 @@ impl Walk<'_> {
             Err(e) => return self.issue(format!("{}: {e}", self.label)),
         };
         if INDEX_TYPES.contains(&media.as_str()) {
+            if !self.seen_indexes.insert(digest.clone()) {
+                return;
+            }
             let index: ImageIndex =
                 match read_json(self.store, &path, Some(&digest), &mut self.out.issues) {
                     Ok((i, _)) => i,
@@ -197,7 +204,13 @@ impl Walk<'_> {
                 created_by: None,
             });
         }
-        attach_config(&mut layers, &cfg, self.label, &mut self.out.issues);
+        attach_config(
+            &mut layers,
+            manifest.layers().len(),
+            &cfg,
+            self.label,
+            &mut self.out.issues,
+        );
         let mut metadata = config_fields(&cfg);
         let mut ann: HashMap<String, String> = inherited.into_iter().collect();
         ann.extend(manifest.annotations().clone().unwrap_or_default());

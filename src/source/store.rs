@@ -4,6 +4,7 @@
 //! validation, and a directory store only opens regular files inside its root.
 
 use crate::error::{Error, Result};
+use crate::layer::LayerCaps;
 use crate::spool::Spool;
 use crate::util::normalize_path;
 use memmap2::Mmap;
@@ -88,9 +89,22 @@ impl Blob {
     }
 }
 
-/// Maps a whole file read-only. Empty files give an empty owned blob.
+/// Opens a regular file for reading, refusing anything else before opening it (opening
+/// a FIFO would block until a writer appears; a device is not an image).
+pub fn open_regular(path: &Path) -> Result<File> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        return Err(Error::Format(format!(
+            "{}: not a regular file",
+            path.display()
+        )));
+    }
+    File::open(path).map_err(|e| Error::io(path, e))
+}
+
+/// Maps a whole regular file read-only. Empty files give an empty owned blob.
 pub fn map_file(path: &Path) -> Result<Blob> {
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let file = open_regular(path)?;
     let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
     if len == 0 {
         return Ok(Blob::from_vec(Vec::new()));
@@ -189,16 +203,30 @@ impl Store {
         }
     }
 
-    /// Maps a tar archive (gzip- or zstd-compressed archives are decompressed into the spool first).
-    pub fn tar(path: &Path, spool: &Spool) -> Result<Store> {
+    /// Maps a tar archive (gzip- or zstd-compressed archives are decompressed into the
+    /// spool first, within the same `caps` as a layer: a compressed archive that inflates
+    /// past them is refused).
+    pub fn tar(path: &Path, spool: &Spool, caps: &LayerCaps) -> Result<Store> {
         let raw = map_file(path)?;
         let (map, spool_file) = match crate::layer::sniff(raw.bytes()) {
             crate::layer::Compression::None => (raw, None),
             c => {
                 let mut f = spool.file()?;
-                let res = crate::layer::decompress_into(c, raw.bytes(), f.as_file_mut());
-                if let Err(e) = res {
-                    return Err(Error::Format(format!("{}: {e}", path.display())));
+                let stored = raw.len() as u64;
+                let cap = caps.cap(stored);
+                let n = crate::layer::decompress_into(c, raw.bytes(), f.as_file_mut(), cap)
+                    .map_err(|e| Error::Format(format!("{}: {e}", path.display())))?;
+                if n > cap {
+                    let which = if caps.byte_cap_applies(stored) {
+                        format!("--max-layer-bytes {} MiB", caps.max_bytes >> 20)
+                    } else {
+                        format!("--max-layer-ratio {}x", caps.max_ratio)
+                    };
+                    return Err(Error::Format(format!(
+                        "{}: the {} archive inflates past {which}; not read",
+                        path.display(),
+                        c.as_str()
+                    )));
                 }
                 let blob = map_file(f.path())?;
                 (blob, Some(f))

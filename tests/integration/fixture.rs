@@ -150,6 +150,18 @@ impl Entry {
 pub struct Layer {
     pub entries: Vec<Entry>,
     pub compression: Compression,
+    /// Bytes that replace what `entries` give (hostile and corrupt layers).
+    pub raw: Option<RawLayer>,
+}
+
+/// A layer given as bytes rather than entries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RawLayer {
+    /// The uncompressed tar, exactly these bytes; compressed as the layer says.
+    Tar(Vec<u8>),
+    /// The blob as stored, exactly these bytes (the layer's compression then only
+    /// picks the media type); `diff_id` is written into the config as given.
+    Blob { data: Vec<u8>, diff_id: String },
 }
 
 impl Layer {
@@ -158,6 +170,26 @@ impl Layer {
         Layer {
             entries,
             compression: Compression::None,
+            raw: None,
+        }
+    }
+    /// A layer whose uncompressed tar is exactly `tar` (written as given, even if
+    /// malformed); `.gzip()` / `.zstd()` compress it.
+    pub fn raw_tar(tar: Vec<u8>) -> Layer {
+        Layer {
+            raw: Some(RawLayer::Tar(tar)),
+            ..Layer::new(Vec::new())
+        }
+    }
+    /// A layer whose stored blob is exactly `data`, whatever it holds, with `diff_id`
+    /// in the config; `.gzip()` / `.zstd()` only set the media type.
+    pub fn raw_blob(data: Vec<u8>, diff_id: &str) -> Layer {
+        Layer {
+            raw: Some(RawLayer::Blob {
+                data,
+                diff_id: diff_id.to_string(),
+            }),
+            ..Layer::new(Vec::new())
         }
     }
     pub fn gzip(self) -> Layer {
@@ -434,12 +466,24 @@ pub fn write_multi_platform(
 
 /// Builds one layer and returns (blob as stored, uncompressed tar, info).
 /// Exposed so tests can compute expected digests without writing an image.
+/// For a `RawLayer::Blob`, the returned tar is empty and the diff_id the one given.
 pub fn build_layer(layer: &Layer) -> io::Result<(Vec<u8>, Vec<u8>, BuiltLayer)> {
-    let tar = layer_tar(&layer.entries)?;
-    let blob = compress(layer.compression, &tar)?;
+    let (blob, tar, diff_id) = match &layer.raw {
+        None => {
+            let tar = layer_tar(&layer.entries)?;
+            let diff_id = sha256_digest(&tar);
+            (compress(layer.compression, &tar)?, tar, diff_id)
+        }
+        Some(RawLayer::Tar(tar)) => (
+            compress(layer.compression, tar)?,
+            tar.clone(),
+            sha256_digest(tar),
+        ),
+        Some(RawLayer::Blob { data, diff_id }) => (data.clone(), Vec::new(), diff_id.clone()),
+    };
     let built = BuiltLayer {
         digest: sha256_digest(&blob),
-        diff_id: sha256_digest(&tar),
+        diff_id,
         media_type: layer.compression.media_type().to_string(),
         size: blob.len() as u64,
     };

@@ -11,6 +11,7 @@ mod every_rule;
 mod fixture;
 mod forms;
 mod gitleaks;
+mod hostile;
 mod html;
 mod huge;
 mod images;
