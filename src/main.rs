@@ -172,6 +172,10 @@ struct LimitArgs {
     /// ones go to a spool file (0: always spool).
     #[arg(long, value_name = "MIB", default_value_t = 256)]
     spool_memory: u64,
+    /// Stop writing the spool (an error naming the layer) before its filesystem has
+    /// less than MIB free.
+    #[arg(long, value_name = "MIB", default_value_t = 512)]
+    min_free_disk: u64,
 }
 
 #[derive(Args)]
@@ -399,6 +403,7 @@ fn scan_targets(args: &ScanOptions, reveal: bool) -> Result<Outcome, String> {
         max_bytes: l.max_layer_bytes.saturating_mul(1 << 20),
         max_ratio: l.max_layer_ratio.max(1),
         in_memory: l.spool_memory.saturating_mul(1 << 20),
+        min_free: l.min_free_disk.saturating_mul(1 << 20),
     };
     // Everything that decides what a layer scan yields keys the layer results cache.
     let layer_cache = cache_dir.as_deref().map(|dir| {

@@ -10,7 +10,7 @@ pub mod tar_index;
 
 use crate::error::{Error, Result};
 use crate::source::store::{Blob, map_file};
-use crate::spool::Spool;
+use crate::spool::{DiskGuard, Spool};
 use crate::util::HashingWriter;
 use std::io::{BufWriter, Read, Write};
 
@@ -75,12 +75,7 @@ pub fn estimated_tar_size(data: &[u8]) -> u64 {
 /// Decompresses `data` into `out`, at most `limit` bytes. Returns the decompressed size
 /// (more than `limit` when the stream holds more); on a corrupt or truncated stream,
 /// everything decoded before the fault has been written.
-pub fn decompress_into(
-    c: Compression,
-    data: &[u8],
-    out: &mut std::fs::File,
-    limit: u64,
-) -> Result<u64> {
+pub fn decompress_into(c: Compression, data: &[u8], out: impl Write, limit: u64) -> Result<u64> {
     let mut w = BufWriter::with_capacity(1 << 20, out);
     let n = copy_decoded(c, data, &mut w, limit.saturating_add(1));
     w.flush()
@@ -218,6 +213,8 @@ pub struct LayerCaps {
     /// A layer that decompresses to at most this many bytes is held in memory; a
     /// larger one goes to a spool file.
     pub in_memory: u64,
+    /// Spool writing stops (an error) before its filesystem has less than this free.
+    pub min_free: u64,
 }
 
 impl LayerCaps {
@@ -239,6 +236,7 @@ impl Default for LayerCaps {
             max_bytes: 64 << 30,
             max_ratio: 1000,
             in_memory: 256 << 20,
+            min_free: 512 << 20,
         }
     }
 }
@@ -277,8 +275,10 @@ pub fn open_layer(blob: &Blob, spool: &Spool, caps: &LayerCaps) -> Result<Opened
                 Box::new(d) as Box<dyn Read + '_>
             }),
         };
-        let describe =
-            |e: std::io::Error| format!("{} stream: {}", compression.as_str(), describe_io(&e));
+        let describe = |e: std::io::Error| match e.kind() {
+            std::io::ErrorKind::StorageFull => e.to_string(),
+            _ => format!("{} stream: {}", compression.as_str(), describe_io(&e)),
+        };
         match decoder {
             Err(e) => (Some(describe(e)), 0),
             Ok(d) => {
@@ -291,8 +291,10 @@ pub fn open_layer(blob: &Blob, spool: &Spool, caps: &LayerCaps) -> Result<Opened
                     let spool_err = |e: std::io::Error| {
                         Error::Layer(format!("writing spool {}: {e}", spool.path().display()))
                     };
-                    let mut writer =
-                        HashingWriter::new(BufWriter::with_capacity(1 << 20, file.as_file_mut()));
+                    let mut writer = HashingWriter::new(BufWriter::with_capacity(
+                        1 << 20,
+                        DiskGuard::new(file.as_file_mut(), spool, caps.min_free),
+                    ));
                     writer.write_all(&head).map_err(spool_err)?;
                     head = Vec::new();
                     let err = std::io::copy(&mut d, &mut writer).err().map(describe);

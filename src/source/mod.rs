@@ -101,12 +101,26 @@ pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
             .to_string(),
         });
     }
+    if blob.len() > MAX_JSON_BYTES {
+        return Err(Error::Json {
+            what: name.to_string(),
+            reason: format!(
+                "{} MiB, more than the {} MiB a manifest, index or config may have",
+                blob.len() >> 20,
+                MAX_JSON_BYTES >> 20
+            ),
+        });
+    }
     let v = serde_json::from_slice(blob.bytes()).map_err(|e| Error::Json {
         what: name.to_string(),
         reason: e.to_string(),
     })?;
     Ok((v, found))
 }
+
+/// Largest manifest, index or config read (a real one is kilobytes; a config with huge
+/// `Env` values or history may reach megabytes).
+pub const MAX_JSON_BYTES: usize = 128 << 20;
 
 /// `blobs/<alg>/<hex>` for a digest, refusing anything that is not a plain digest.
 pub(crate) fn blob_path(digest: &str) -> Result<String> {

@@ -214,8 +214,13 @@ impl Store {
                 let mut f = spool.file()?;
                 let stored = raw.len() as u64;
                 let cap = caps.cap(stored);
-                let n = crate::layer::decompress_into(c, raw.bytes(), f.as_file_mut(), cap)
-                    .map_err(|e| Error::Format(format!("{}: {e}", path.display())))?;
+                let n = crate::layer::decompress_into(
+                    c,
+                    raw.bytes(),
+                    crate::spool::DiskGuard::new(f.as_file_mut(), spool, caps.min_free),
+                    cap,
+                )
+                .map_err(|e| Error::Format(format!("{}: {e}", path.display())))?;
                 if n > cap {
                     let which = if caps.byte_cap_applies(stored) {
                         format!("--max-layer-bytes {} MiB", caps.max_bytes >> 20)

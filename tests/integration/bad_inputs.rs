@@ -332,3 +332,50 @@ fn sigterm_mid_scan_removes_the_spool() {
         "spool left behind after SIGTERM"
     );
 }
+
+/// A spool filesystem with too little room: the layers that need the spool stop with an
+/// error naming image and layer instead of filling the disk; what needs no spool (the
+/// image config) is still scanned, and the spool directory is removed.
+#[test]
+fn low_free_disk_stops_spooling_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("ref.tar");
+    fixture::write(Form::OciArchive, &[reference_image()], &img).unwrap();
+    let spool = dir.path().join("spool");
+    std::fs::create_dir(&spool).unwrap();
+    let (code, report, stderr) = scan_json(
+        &format!("oci-archive:{}", img.display()),
+        &[
+            "--no-cache",
+            "--spool-memory",
+            "0",
+            "--min-free-disk",
+            "1000000000",
+            "--spool-dir",
+            spool.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(!lines.is_empty());
+    for l in &lines {
+        assert!(l.starts_with("layerhound: error: "), "{stderr}");
+        assert!(
+            l.contains("below --min-free-disk 1000000000 MiB"),
+            "{stderr}"
+        );
+        assert!(l.contains(": layer "), "names the layer: {stderr}");
+    }
+    find(&report, RULE_GITHUB_APP, "Env[1]");
+    assert_eq!(
+        std::fs::read_dir(&spool).unwrap().count(),
+        0,
+        "spool removed"
+    );
+    // With room enough, the same scan succeeds.
+    let (code, _, stderr) = scan_json(
+        &format!("oci-archive:{}", img.display()),
+        &["--no-cache", "--spool-memory", "0", "--min-free-disk", "1"],
+    );
+    assert_eq!(code, 1, "{stderr}");
+}

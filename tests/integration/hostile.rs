@@ -1372,3 +1372,17 @@ fn a_hundred_thousand_history_entries() {
     assert_eq!(f["location"]["created_by"], "COPY .env /app/");
     find(&s.report, RULE_GITHUB_PAT, "history[100001].created_by");
 }
+
+#[test]
+fn a_config_past_the_json_size_cap_is_refused_with_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let filler = "x".repeat(129 << 20);
+    let img = image_with(Layer::new(vec![])).env(&format!("BIG={filler}"));
+    let (t, built) = write(dir.path(), Form::OciArchive, img);
+    let s = scan(dir.path(), &t, &[]);
+    assert_eq!(s.code, 2, "{}", s.stderr);
+    s.has_error(&[
+        &built[0].config_digest,
+        "more than the 128 MiB a manifest, index or config may have",
+    ]);
+}
