@@ -61,7 +61,7 @@ pub fn free_bytes(dir: &Path) -> Option<u64> {
     // statvfs buffer that lives across the call; statvfs only writes into it.
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
     let rc = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
-    (rc == 0).then(|| u64::from(st.f_bavail).saturating_mul(st.f_frsize))
+    (rc == 0).then(|| st.f_bavail.saturating_mul(st.f_frsize))
 }
 
 /// A writer into the spool that stops, with a clear error, before the spool's
