@@ -76,14 +76,14 @@ impl Scan {
 /// after 60 s instead of hanging; asserts no panic, an error-only stderr that matches
 /// `summary.errors`, and an empty spool directory afterwards.
 fn scan(dir: &Path, target: &str, extra: &[&str]) -> Scan {
-    let spool = dir.join(format!(
-        "spool-{}",
-        fs::read_dir(dir).map_or(0, |d| d.count())
-    ));
-    fs::create_dir(&spool).unwrap();
+    let spool_dir = tempfile::Builder::new()
+        .prefix("spool-")
+        .tempdir_in(dir)
+        .unwrap();
+    let spool = spool_dir.path();
     let mut child = Command::new(env!("CARGO_BIN_EXE_layerhound"))
         .args(["scan", "--format", "json", "--quiet", "--spool-dir"])
-        .arg(&spool)
+        .arg(spool)
         .arg(target)
         .args(extra)
         .env("NO_COLOR", "1")
@@ -133,7 +133,7 @@ fn scan(dir: &Path, target: &str, extra: &[&str]) -> Scan {
         stderr.lines().count(),
         "one stderr line per summary error: {stderr}"
     );
-    let left: Vec<_> = fs::read_dir(&spool).unwrap().collect();
+    let left: Vec<_> = fs::read_dir(spool).unwrap().collect();
     assert!(left.is_empty(), "spool left behind: {left:?}");
     Scan {
         code: status.code().expect("exit code"),
