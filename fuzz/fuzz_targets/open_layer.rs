@@ -12,17 +12,18 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let blob = Blob::from_vec(data.to_vec());
     let spool = spool();
-    let opened = open_layer(&blob, &spool, &CAPS).expect("open_layer on an in-memory blob");
+    let mut opened = open_layer(&blob, &spool, &CAPS).expect("open_layer on an in-memory blob");
+    let (blob_digest, diff_id) = opened.digests();
     let digest = format!(
         "sha256:{}",
         hex::encode(<sha2::Sha256 as sha2::Digest>::digest(data))
     );
-    assert_eq!(opened.digest, digest);
+    assert_eq!(blob_digest, digest);
     assert_eq!(opened.stored_size, data.len() as u64);
     let tar = opened.tar.bytes();
     if opened.compression == Compression::None {
         assert_eq!(tar, data);
-        assert_eq!(opened.diff_id, digest);
+        assert_eq!(diff_id, digest);
     } else {
         assert!(tar.len() as u64 <= CAPS.max_bytes);
     }

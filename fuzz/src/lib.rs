@@ -25,6 +25,9 @@ pub fn spool() -> Spool {
 pub const CAPS: LayerCaps = LayerCaps {
     max_bytes: 4 << 20,
     max_ratio: 100,
+    // Both paths: small layers decode in memory, larger ones into the spool.
+    in_memory: 1 << 20,
+    min_free: 0,
 };
 
 /// Writes `data` to a temporary file in `spool` (for readers that take a path).
