@@ -31,13 +31,25 @@ pub struct Location {
     /// each inner path; `line` and `column` refer to the innermost file.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub nested: Vec<String>,
+    /// Other paths of the same file (hard links in its layer), at most
+    /// [`MAX_LINKS_SHOWN`]; `links_omitted` counts the rest.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<String>,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub links_omitted: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     pub line: u64,
     pub column: u64,
     pub offset: u64,
+}
+
+/// Most hard-link paths listed on one finding: a layer with thousands of links to one
+/// file must not multiply every finding's size.
+pub const MAX_LINKS_SHOWN: usize = 32;
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One secret found at one place in one image.

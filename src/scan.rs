@@ -511,8 +511,15 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
                             .fs
                             .links_to(&m.path)
                             .iter()
+                            .take(crate::finding::MAX_LINKS_SHOWN)
                             .map(|p| display_bytes(p))
                             .collect(),
+                        links_omitted: r
+                            .fs
+                            .links_to(&m.path)
+                            .len()
+                            .saturating_sub(crate::finding::MAX_LINKS_SHOWN)
+                            as u64,
                         path: Some(path),
                         nested: m.nested.clone(),
                         field: None,

@@ -1386,3 +1386,18 @@ fn a_config_past_the_json_size_cap_is_refused_with_its_name() {
         "more than the 128 MiB a manifest, index or config may have",
     ]);
 }
+
+#[test]
+fn thousands_of_hard_links_to_a_secret_do_not_multiply_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut entries = vec![Entry::file("srv/key.txt", format!("token={GITHUB_PAT}\n"))];
+    for i in 0..5_000 {
+        entries.push(Entry::hardlink(&format!("srv/l/{i}"), "srv/key.txt"));
+    }
+    let s = scan_layer(dir.path(), Layer::new(entries), &[]);
+    clean_with_findings(&s);
+    let f = find(&s.report, RULE_GITHUB_PAT, "srv/key.txt");
+    assert_eq!(f["status"], "present");
+    assert_eq!(f["location"]["links"].as_array().unwrap().len(), 32);
+    assert_eq!(f["location"]["links_omitted"], 5_000 - 32);
+}
