@@ -191,6 +191,15 @@ impl Walk<'_> {
         });
     }
 
+    /// Counts the members of an archive left unread because the byte budget ran out.
+    fn skip_rest_over_budget(&mut self, chain: &[String]) {
+        let reason = format!(
+            "expansion exceeds --max-nested-bytes {} MiB; the rest is not read",
+            self.limits.max_bytes >> 20
+        );
+        self.skip(chain, reason);
+    }
+
     /// Looks inside one file at `depth` (0 = the file being scanned).
     fn file(&mut self, data: &[u8], name: &str, chain: &[String], depth: usize) {
         if depth > 0 {
@@ -343,13 +352,7 @@ impl Walk<'_> {
         }
         for i in 0..n.min(self.limits.max_entries) {
             if self.budget == 0 {
-                self.skip(
-                    chain,
-                    format!(
-                        "expansion exceeds --max-nested-bytes {} MiB; the rest is not read",
-                        self.limits.max_bytes >> 20
-                    ),
-                );
+                self.skip_rest_over_budget(chain);
                 return;
             }
             let mut f = match ar.by_index(i) {
@@ -400,13 +403,7 @@ impl Walk<'_> {
         for e in files.into_iter().take(self.limits.max_entries) {
             let len = e.data.len() as u64;
             if len > self.budget {
-                self.skip(
-                    chain,
-                    format!(
-                        "expansion exceeds --max-nested-bytes {} MiB; the rest is not read",
-                        self.limits.max_bytes >> 20
-                    ),
-                );
+                self.skip_rest_over_budget(chain);
                 return;
             }
             self.budget -= len;

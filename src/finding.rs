@@ -35,8 +35,8 @@ pub struct Location {
     /// [`MAX_LINKS_SHOWN`]; `links_omitted` counts the rest.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<String>,
-    #[serde(skip_serializing_if = "is_zero")]
-    pub links_omitted: u64,
+    #[serde(skip_serializing_if = "crate::util::is_zero")]
+    pub links_omitted: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     pub line: u64,
@@ -47,10 +47,6 @@ pub struct Location {
 /// Most hard-link paths listed on one finding: a layer with thousands of links to one
 /// file must not multiply every finding's size.
 pub const MAX_LINKS_SHOWN: usize = 32;
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
-}
 
 /// One secret found at one place in one image.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]

@@ -129,7 +129,7 @@ pub struct Summary {
     pub errors: Vec<ScanError>,
     pub suppressed: Suppressed,
     /// Layers whose results came from the layer results cache (`--cache`).
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(skip_serializing_if = "crate::util::is_zero")]
     pub layers_from_cache: usize,
     /// What was not read whole, by reason: limits hit, corrupt nested streams,
     /// attestation manifests. Exit code 2 with `--strict`.
@@ -137,10 +137,6 @@ pub struct Summary {
     pub skipped: BTreeMap<String, Skipped>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
-}
-
-fn is_zero(n: &usize) -> bool {
-    *n == 0
 }
 
 /// How often one reason made something be skipped, with the first few places.
@@ -481,6 +477,7 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
                 }
                 let rule = &matcher.rules.rules[m.rule];
                 let (status, removed) = status_of(&fss, pos, m.entry, &m.path);
+                let links = r.fs.links_to(&m.path);
                 let path = display_bytes(&m.path);
                 let diff_id = r
                     .diff_id
@@ -507,19 +504,12 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
                         layer_digest: r.digest.clone().or_else(|| l.digest.clone()),
                         diff_id: Some(diff_id),
                         created_by: l.created_by.clone(),
-                        links: r
-                            .fs
-                            .links_to(&m.path)
+                        links: links
                             .iter()
                             .take(crate::finding::MAX_LINKS_SHOWN)
                             .map(|p| display_bytes(p))
                             .collect(),
-                        links_omitted: r
-                            .fs
-                            .links_to(&m.path)
-                            .len()
-                            .saturating_sub(crate::finding::MAX_LINKS_SHOWN)
-                            as u64,
+                        links_omitted: links.len().saturating_sub(crate::finding::MAX_LINKS_SHOWN),
                         path: Some(path),
                         nested: m.nested.clone(),
                         field: None,
@@ -1047,18 +1037,14 @@ fn cached_layer(
     reveal: bool,
 ) -> Option<LayerResult> {
     let claimed = lref.digest.as_deref().or(lref.diff_id.as_deref())?;
-    if !cache.contains(claimed) {
+    // The entry first: reading it costs far less than hashing the blob.
+    let mut r: LayerResult = cache.load(claimed)?;
+    if r.digest.as_deref() != Some(claimed) || (reveal && !r.matches.is_empty()) {
         return None;
     }
     let blob = store.get(&lref.blob).ok()?;
-    let mut h = <sha2::Sha256 as sha2::Digest>::new();
-    blob.for_each_chunk(0..blob.len(), |c| sha2::Digest::update(&mut h, c));
-    let digest = format!("sha256:{}", hex::encode(sha2::Digest::finalize(h)));
+    let digest = crate::layer::sha256_of(&blob);
     if digest != claimed {
-        return None;
-    }
-    let mut r: LayerResult = cache.load(&digest)?;
-    if r.digest.as_deref() != Some(&digest) || (reveal && !r.matches.is_empty()) {
         return None;
     }
     let diff_id = r.diff_id.clone().unwrap_or_default();

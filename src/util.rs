@@ -3,6 +3,11 @@
 use sha2::{Digest as _, Sha256};
 use std::io::{self, Write};
 
+/// For `skip_serializing_if`: a count of nothing is left out.
+pub fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 /// `sha256:<hex>` of a byte slice.
 pub fn sha256_digest(data: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(data)))

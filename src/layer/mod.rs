@@ -166,7 +166,8 @@ impl Digest {
     }
 }
 
-fn sha256_of(blob: &Blob) -> String {
+/// `sha256:<hex>` of a whole blob, read chunk by chunk and released behind.
+pub fn sha256_of(blob: &Blob) -> String {
     let mut h = <sha2::Sha256 as sha2::Digest>::new();
     blob.for_each_chunk(0..blob.len(), |c| sha2::Digest::update(&mut h, c));
     format!("sha256:{}", hex::encode(sha2::Digest::finalize(h)))
