@@ -35,10 +35,10 @@ impl FileHashes {
         h.finish()
     }
 
-    /// The hashes of `range` of a blob, read chunk by chunk.
-    pub fn of_blob(blob: &crate::source::Blob, range: std::ops::Range<usize>) -> FileHashes {
+    /// The hashes of `bytes`.
+    pub fn of_bytes(bytes: &[u8]) -> FileHashes {
         let mut h = Hashers::default();
-        blob.for_each_chunk(range, |c| h.update(c));
+        h.update(bytes);
         h.finish()
     }
 }

@@ -4,13 +4,13 @@
 
 use crate::finding::{Finding, Location, RemovedBy, fingerprint};
 use crate::image::Image;
-use crate::layer::{EntryKind, index_tar, open_layer};
+use crate::layer::{FileRef, TarEntry, walk_layer};
 use crate::matcher::{Item, Matcher, RawMatch};
 use crate::overlay::{LayerFs, Status, is_whiteout, status_of};
 use crate::packages::{FileHashes, PackageDb, is_package_db_path};
 use crate::source::{self, Store};
 use crate::spool::Spool;
-use crate::util::{display_bytes, line_col, line_col_in, short_digest};
+use crate::util::{display_bytes, line_col, short_digest};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -778,6 +778,153 @@ fn best_per_span(matcher: &Matcher, mut ms: Vec<RawMatch>) -> Vec<RawMatch> {
     ms
 }
 
+/// Matches the files of one layer as its walk hands them over.
+struct LayerScanner<'a> {
+    matcher: &'a Matcher,
+    limits: &'a crate::content::Limits,
+    cache: &'a ContentCache,
+    matches: Vec<LayerMatch>,
+    records: Vec<(usize, Vec<u8>, Vec<u8>)>,
+    record_bytes: usize,
+    errors: Vec<(Option<String>, String)>,
+    skips: Vec<(String, Vec<String>, String)>,
+}
+
+impl crate::layer::Visitor for LayerScanner<'_> {
+    fn files(
+        &mut self,
+        data: &[u8],
+        files: &[FileRef],
+        entries: &[TarEntry],
+        release: &(dyn Fn(std::ops::Range<usize>) + Sync),
+    ) {
+        let matcher = self.matcher;
+        let scanned: Vec<&FileRef> = files
+            .iter()
+            .filter(|f| !f.range.is_empty() && !is_whiteout(&entries[f.entry].path))
+            .collect();
+        let items: Vec<Item<'_>> = scanned
+            .iter()
+            .map(|f| Item {
+                range: f.range.clone(),
+                path: Some(entries[f.entry].path.as_slice()),
+            })
+            .collect();
+        let first = self.matches.len();
+        match matcher.scan_items_releasing(data, &items, release) {
+            Ok(ms) => {
+                let mut hashes: HashMap<usize, Option<FileHashes>> = HashMap::new();
+                for m in best_per_span(matcher, ms) {
+                    let f = scanned[m.item];
+                    let bytes = &data[f.range.clone()];
+                    let h = hashes
+                        .entry(m.item)
+                        .or_insert_with(|| eager_hashes(bytes))
+                        .clone();
+                    let (line, column) = line_col(bytes, m.secret.start);
+                    self.matches.push(LayerMatch {
+                        entry: f.entry,
+                        path: entries[f.entry].path.clone(),
+                        rule: m.rule,
+                        secret: Secret::Full(bytes[m.secret.clone()].to_vec()),
+                        fingerprint: String::new(),
+                        line,
+                        column,
+                        offset: m.secret.start as u64,
+                        hashes: h,
+                        nested: Vec::new(),
+                    });
+                }
+            }
+            Err(e) => {
+                let e = (None, e.to_string());
+                if !self.errors.contains(&e) {
+                    self.errors.push(e);
+                }
+            }
+        }
+        for f in &scanned {
+            let bytes = &data[f.range.clone()];
+            if !crate::content::worth_expanding(bytes) {
+                continue;
+            }
+            let e = &entries[f.entry];
+            let key: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(bytes).into();
+            let cached = self.cache.lock().ok().and_then(|c| c.get(&key).cloned());
+            let expanded = match cached {
+                Some(x) => x,
+                None => {
+                    let x = Arc::new(expand_and_match(bytes, &e.path, matcher, self.limits));
+                    if let Ok(mut c) = self.cache.lock() {
+                        c.insert(key, x.clone());
+                    }
+                    x
+                }
+            };
+            let path = display_bytes(&e.path);
+            for s in &expanded.1 {
+                self.skips
+                    .push((path.clone(), s.chain.clone(), s.reason.clone()));
+            }
+            if expanded.0.is_empty() {
+                continue;
+            }
+            // A secret stored verbatim in the compressed bytes (small streams keep
+            // literals as they are) is reported once, by its nested location.
+            let entry = f.entry;
+            let mut batch = self.matches.split_off(first);
+            batch.retain(|m| {
+                m.entry != entry
+                    || !m.nested.is_empty()
+                    || !expanded.0.iter().any(|x| {
+                        x.rule == m.rule && matches!(&m.secret, Secret::Full(s) if *s == x.secret)
+                    })
+            });
+            self.matches.append(&mut batch);
+            let h = eager_hashes(bytes);
+            for m in &expanded.0 {
+                self.matches.push(LayerMatch {
+                    entry,
+                    path: e.path.clone(),
+                    rule: m.rule,
+                    secret: Secret::Full(m.secret.clone()),
+                    fingerprint: String::new(),
+                    line: m.line,
+                    column: m.column,
+                    offset: m.offset,
+                    hashes: h.clone(),
+                    nested: if m.chain.is_empty() {
+                        Vec::new()
+                    } else {
+                        std::iter::once(path.clone())
+                            .chain(m.chain.iter().cloned())
+                            .collect()
+                    },
+                });
+            }
+        }
+        for f in files {
+            let e = &entries[f.entry];
+            if self.record_bytes > MAX_RECORD_BYTES || !is_package_db_path(&e.path) {
+                continue;
+            }
+            self.record_bytes += f.range.len();
+            if self.record_bytes > MAX_RECORD_BYTES {
+                self.errors.push((
+                    Some(display_bytes(&e.path)),
+                    format!(
+                        "package records exceed {} MiB in this layer; the rest are not read",
+                        MAX_RECORD_BYTES >> 20
+                    ),
+                ));
+                continue;
+            }
+            self.records
+                .push((f.entry, e.path.clone(), data[f.range.clone()].to_vec()));
+        }
+    }
+}
+
 /// Reads, verifies, indexes and matches one layer blob.
 fn scan_layer(
     store: &Store,
@@ -787,7 +934,6 @@ fn scan_layer(
     opts: &Options,
     cache: &ContentCache,
 ) -> LayerResult {
-    let limits = &opts.limits;
     let mut r = LayerResult::default();
     let blob = match store.get(&lref.blob) {
         Ok(b) => b,
@@ -796,157 +942,45 @@ fn scan_layer(
             return r;
         }
     };
-    let mut opened = match open_layer(&blob, spool, &opts.layer_caps) {
-        Ok(o) => o,
-        Err(e) => {
-            r.errors.push((None, e.to_string()));
-            return r;
-        }
+    let mut scanner = LayerScanner {
+        matcher,
+        limits: &opts.limits,
+        cache,
+        matches: Vec::new(),
+        records: Vec::new(),
+        record_bytes: 0,
+        errors: Vec::new(),
+        skips: Vec::new(),
     };
-    if let Some(t) = &opened.truncated {
+    let mut walked = walk_layer(&blob, spool, &opts.layer_caps, true, &mut scanner);
+    if let Some(t) = &walked.truncated {
         r.skips.push(("(layer)".into(), Vec::new(), t.clone()));
     }
-    let data = opened.tar.bytes();
-    r.bytes = data.len() as u64;
-    let index = index_tar(data);
+    r.bytes = walked.tar_size;
     // A layer cut short by a cap ends mid-entry; that is the counted skip, not corruption.
     // A corrupt stream cuts the tar short too: one error says both.
-    match (&opened.decode_error, index.error) {
+    match (&walked.decode_error, walked.index_error.take()) {
         (Some(d), Some(e)) => r
             .errors
             .push((None, format!("{d}; scanned what was readable ({e})"))),
         (Some(d), None) => r
             .errors
             .push((None, format!("{d}; scanned what was readable"))),
-        (None, Some(e)) if opened.truncated.is_none() => r.errors.push((None, e)),
+        (None, Some(e)) if walked.truncated.is_none() => r.errors.push((None, e)),
         _ => {}
     }
-    let entries = index.entries;
-    let mut item_entries = Vec::new();
-    let items: Vec<Item<'_>> = entries
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| e.kind == EntryKind::File && !e.data.is_empty() && !is_whiteout(&e.path))
-        .map(|(i, e)| {
-            item_entries.push(i);
-            Item {
-                range: e.data.clone(),
-                path: Some(e.path.as_slice()),
-            }
-        })
-        .collect();
-    let tar = &opened.tar;
-    match matcher.scan_items_releasing(data, &items, &|r| tar.release(r)) {
-        Ok(ms) => {
-            let mut hashes: HashMap<usize, Option<FileHashes>> = HashMap::new();
-            for m in best_per_span(matcher, ms) {
-                let e = &entries[item_entries[m.item]];
-                let bytes = &data[e.data.clone()];
-                let h = hashes
-                    .entry(m.item)
-                    .or_insert_with(|| eager_hashes(tar, e.data.clone()))
-                    .clone();
-                let (line, column) = line_col_in(tar, e.data.clone(), m.secret.start);
-                r.matches.push(LayerMatch {
-                    entry: item_entries[m.item],
-                    path: e.path.clone(),
-                    rule: m.rule,
-                    secret: Secret::Full(bytes[m.secret.clone()].to_vec()),
-                    fingerprint: String::new(),
-                    line,
-                    column,
-                    offset: m.secret.start as u64,
-                    hashes: h,
-                    nested: Vec::new(),
-                });
-            }
-        }
-        Err(e) => r.errors.push((None, e.to_string())),
-    }
-    for (k, item) in items.iter().enumerate() {
-        let bytes = &data[item.range.clone()];
-        if !crate::content::worth_expanding(bytes) {
-            continue;
-        }
-        let e = &entries[item_entries[k]];
-        let key: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(bytes).into();
-        let cached = cache.lock().ok().and_then(|c| c.get(&key).cloned());
-        let expanded = match cached {
-            Some(x) => x,
-            None => {
-                let x = Arc::new(expand_and_match(bytes, &e.path, matcher, limits));
-                if let Ok(mut c) = cache.lock() {
-                    c.insert(key, x.clone());
-                }
-                x
-            }
-        };
-        let path = display_bytes(&e.path);
-        for s in &expanded.1 {
-            r.skips
-                .push((path.clone(), s.chain.clone(), s.reason.clone()));
-        }
-        if expanded.0.is_empty() {
-            continue;
-        }
-        // A secret stored verbatim in the compressed bytes (small streams keep literals
-        // as they are) is reported once, by its nested location.
-        let entry = item_entries[k];
-        r.matches.retain(|m| {
-            m.entry != entry
-                || !m.nested.is_empty()
-                || !expanded.0.iter().any(|x| {
-                    x.rule == m.rule && matches!(&m.secret, Secret::Full(s) if *s == x.secret)
-                })
-        });
-        let h = eager_hashes(&opened.tar, item.range.clone());
-        for m in &expanded.0 {
-            r.matches.push(LayerMatch {
-                entry: item_entries[k],
-                path: e.path.clone(),
-                rule: m.rule,
-                secret: Secret::Full(m.secret.clone()),
-                fingerprint: String::new(),
-                line: m.line,
-                column: m.column,
-                offset: m.offset,
-                hashes: h.clone(),
-                nested: if m.chain.is_empty() {
-                    Vec::new()
-                } else {
-                    std::iter::once(path.clone())
-                        .chain(m.chain.iter().cloned())
-                        .collect()
-                },
-            });
-        }
-    }
-    let mut record_bytes = 0usize;
-    for (i, e) in entries.iter().enumerate() {
-        if e.kind == EntryKind::File && is_package_db_path(&e.path) {
-            record_bytes += e.data.len();
-            if record_bytes > MAX_RECORD_BYTES {
-                r.errors.push((
-                    Some(display_bytes(&e.path)),
-                    format!(
-                        "package records exceed {} MiB in this layer; the rest are not read",
-                        MAX_RECORD_BYTES >> 20
-                    ),
-                ));
-                break;
-            }
-            r.records
-                .push((i, e.path.clone(), data[e.data.clone()].to_vec()));
-        }
-    }
-    r.fs = LayerFs::build(&entries);
-    let (digest, diff_id) = opened.digests();
+    r.matches = scanner.matches;
+    r.records = scanner.records;
+    r.errors.extend(scanner.errors);
+    r.skips.extend(scanner.skips);
+    r.fs = LayerFs::build(&walked.entries);
+    let (digest, diff_id) = walked.digests();
     r.errors.extend(expectation_errors(
         lref,
         &digest,
         &diff_id,
-        opened.stored_size,
-        opened.decode_error.is_none() && opened.truncated.is_none(),
+        walked.stored_size,
+        walked.decode_error.is_none() && walked.truncated.is_none(),
     ));
     r.digest = Some(digest);
     r.diff_id = Some(diff_id.clone());
@@ -961,8 +995,31 @@ fn scan_layer(
     r
 }
 
-fn eager_hashes(tar: &crate::source::Blob, range: std::ops::Range<usize>) -> Option<FileHashes> {
-    (range.len() <= EAGER_HASH_BYTES).then(|| FileHashes::of_blob(tar, range))
+fn eager_hashes(bytes: &[u8]) -> Option<FileHashes> {
+    (bytes.len() <= EAGER_HASH_BYTES).then(|| FileHashes::of_bytes(bytes))
+}
+
+/// Hashes the wanted files of a layer as its walk hands them over.
+struct Rehasher<'a> {
+    wanted: &'a [usize],
+    found: HashMap<usize, FileHashes>,
+}
+
+impl crate::layer::Visitor for Rehasher<'_> {
+    fn files(
+        &mut self,
+        data: &[u8],
+        files: &[FileRef],
+        _: &[TarEntry],
+        _: &(dyn Fn(std::ops::Range<usize>) + Sync),
+    ) {
+        for f in files {
+            if self.wanted.contains(&f.entry) {
+                self.found
+                    .insert(f.entry, FileHashes::of_bytes(&data[f.range.clone()]));
+            }
+        }
+    }
 }
 
 /// The hashes of the given entries of a layer, reading the layer again.
@@ -976,17 +1033,12 @@ fn rehash_entries(
     let Ok(blob) = store.get(&lref.blob) else {
         return HashMap::new();
     };
-    let Ok(opened) = open_layer(&blob, spool, caps) else {
-        return HashMap::new();
+    let mut v = Rehasher {
+        wanted,
+        found: HashMap::new(),
     };
-    let index = index_tar(opened.tar.bytes());
-    wanted
-        .iter()
-        .filter_map(|&i| {
-            let e = index.entries.get(i)?;
-            Some((i, FileHashes::of_blob(&opened.tar, e.data.clone())))
-        })
-        .collect()
+    walk_layer(&blob, spool, caps, false, &mut v);
+    v.found
 }
 
 /// What a layer's manifest and config entries claim that its blob contradicts. The

@@ -98,28 +98,6 @@ pub fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
     }
 }
 
-/// 1-based line and column of `offset` in `range` of a blob, counting newlines chunk by
-/// chunk so that a huge file does not stay in memory.
-pub fn line_col_in(
-    blob: &crate::source::Blob,
-    range: std::ops::Range<usize>,
-    offset: usize,
-) -> (u64, u64) {
-    let upto = range.start + offset;
-    let mut lines = 0u64;
-    let mut last_nl: Option<usize> = None;
-    let mut base = range.start;
-    blob.for_each_chunk(range.start..upto, |chunk| {
-        lines += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
-        if let Some(i) = chunk.iter().rposition(|&b| b == b'\n') {
-            last_nl = Some(base + i);
-        }
-        base += chunk.len();
-    });
-    let line_start = last_nl.map_or(range.start, |i| i + 1);
-    (lines + 1, (upto - line_start) as u64 + 1)
-}
-
 /// 1-based line and column (in bytes) of `offset` in `data`.
 pub fn line_col(data: &[u8], offset: usize) -> (u64, u64) {
     let before = &data[..offset.min(data.len())];

@@ -3,7 +3,8 @@
 //! (open each layer, index it, build the overlay, ask the status of every entry).
 
 use layerhound::image::Image;
-use layerhound::layer::{LayerCaps, TarIndex, index_tar, open_layer};
+use layerhound::layer::{FileRef, LayerCaps, TarEntry, TarIndex, Visitor, WalkedLayer, walk_layer};
+use layerhound::source::Blob;
 use layerhound::overlay::{LayerFs, status_of};
 use layerhound::source::{Resolved, Store};
 use layerhound::spool::Spool;
@@ -118,6 +119,47 @@ pub fn check_index(data: &[u8], idx: &TarIndex) {
     }
 }
 
+/// Checks what a layer walk hands over: every file's range lies in its data, belongs
+/// to a file entry already read, and comes in tar order.
+#[derive(Default)]
+pub struct CheckFiles {
+    pub files: usize,
+    pub bytes: usize,
+    last: Option<usize>,
+}
+
+impl Visitor for CheckFiles {
+    fn files(
+        &mut self,
+        data: &[u8],
+        files: &[FileRef],
+        entries: &[TarEntry],
+        _: &(dyn Fn(std::ops::Range<usize>) + Sync),
+    ) {
+        for f in files {
+            assert!(f.range.start <= f.range.end && f.range.end <= data.len(), "{f:?}");
+            assert!(f.entry < entries.len(), "{f:?}");
+            assert!(self.last.is_none_or(|l| l < f.entry), "out of order: {f:?}");
+            self.last = Some(f.entry);
+            self.files += 1;
+            self.bytes += f.range.len();
+        }
+    }
+}
+
+/// Walks a layer blob with [`CheckFiles`], checking its entries too.
+pub fn walk_checked(blob: &Blob, spool: &Spool) -> (WalkedLayer, CheckFiles) {
+    let mut v = CheckFiles::default();
+    let walked = walk_layer(blob, spool, &CAPS, true, &mut v);
+    for e in &walked.entries {
+        assert!(e.data.start <= e.data.end, "{e:?}");
+        assert!(e.data.end as u64 <= walked.tar_size.max(blob.len() as u64), "{e:?}");
+        assert_eq!(normalize_path(&e.path), e.path, "path not normalised");
+    }
+    assert!(v.bytes as u64 <= walked.tar_size, "more file bytes than tar");
+    (walked, v)
+}
+
 /// Opens, indexes and overlays every layer of `images`, as a scan would (no matching).
 pub fn walk_images(store: &Store, images: &[Image], spool: &Spool) {
     for img in images {
@@ -127,12 +169,11 @@ pub fn walk_images(store: &Store, images: &[Image], spool: &Spool) {
             let Ok(blob) = store.get(&l.blob) else {
                 continue;
             };
-            let Ok(opened) = open_layer(&blob, spool, &CAPS) else {
-                continue;
-            };
-            let idx = index_tar(opened.tar.bytes());
-            check_index(opened.tar.bytes(), &idx);
-            indexes.push(idx);
+            let (walked, _) = walk_checked(&blob, spool);
+            indexes.push(TarIndex {
+                entries: walked.entries,
+                error: walked.index_error,
+            });
         }
         overlay_all(&indexes);
     }

@@ -1,20 +1,20 @@
-//! Layers: takes a layer blob, gives its uncompressed tar as one mapped byte range plus
+//! Layers: takes a layer blob and walks its tar, handing its files to a visitor, with
 //! an index of the tar's entries.
 //!
 //! Compression is sniffed from magic bytes (gzip, zstd, none), never taken from the
-//! media type. A compressed layer is decompressed once into a spool file and mapped; a
-//! plain tar is used in place. Both digests are computed on the way: the blob digest
-//! over the stored bytes and the diff_id over the tar.
+//! media type. A plain tar is used in place; a compressed layer is decoded as a stream
+//! (see [`walk`]). Both digests are computed on the way: the blob digest over the
+//! stored bytes and the diff_id over the tar.
 
 pub mod tar_index;
+pub mod walk;
 
 use crate::error::{Error, Result};
-use crate::source::store::{Blob, map_file};
-use crate::spool::{DiskGuard, Spool};
-use crate::util::HashingWriter;
+use crate::source::store::Blob;
 use std::io::{BufWriter, Read, Write};
 
 pub use tar_index::{EntryKind, TarEntry, TarIndex, index_tar};
+pub use walk::{FileRef, Visitor, WalkedLayer, walk_layer};
 
 /// The compression of a blob, from its first bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -173,37 +173,6 @@ pub fn sha256_of(blob: &Blob) -> String {
     format!("sha256:{}", hex::encode(sha2::Digest::finalize(h)))
 }
 
-/// A layer ready to scan: its tar bytes, in memory or mapped from the spool.
-pub struct OpenedLayer {
-    /// The uncompressed tar.
-    pub tar: Blob,
-    pub compression: Compression,
-    /// sha256 of the blob as stored.
-    digest: Digest,
-    /// sha256 of the uncompressed tar (None: the blob is the tar).
-    diff_id: Option<Digest>,
-    /// Size of the blob as stored.
-    pub stored_size: u64,
-    /// Set when the stream was corrupt or truncated; `tar` holds what was decoded before.
-    pub decode_error: Option<String>,
-    /// Set when a cap cut decompression short; `tar` holds what was decoded up to it.
-    pub truncated: Option<String>,
-    /// The spool file; removed when this is dropped.
-    _spool_file: Option<tempfile::NamedTempFile>,
-}
-
-impl OpenedLayer {
-    /// The blob digest and the diff_id, waiting for them if they are still being computed.
-    pub fn digests(&mut self) -> (String, String) {
-        let digest = self.digest.get();
-        let diff_id = match &mut self.diff_id {
-            Some(d) => d.get(),
-            None => digest.clone(),
-        };
-        (digest, diff_id)
-    }
-}
-
 /// Caps on decompressing one layer.
 #[derive(Clone, Copy, Debug)]
 pub struct LayerCaps {
@@ -211,8 +180,8 @@ pub struct LayerCaps {
     pub max_bytes: u64,
     /// Largest decompressed-to-compressed ratio (never below 1 GiB in all).
     pub max_ratio: u64,
-    /// A layer that decompresses to at most this many bytes is held in memory; a
-    /// larger one goes to a spool file.
+    /// A file of a compressed layer of at most this many bytes is held in memory
+    /// while it is matched; a larger one goes to a spool file.
     pub in_memory: u64,
     /// Spool writing stops (an error) before its filesystem has less than this free.
     pub min_free: u64,
@@ -240,100 +209,6 @@ impl Default for LayerCaps {
             min_free: 512 << 20,
         }
     }
-}
-
-/// Opens a layer blob: sniff, decompress to the spool if needed (within `caps`), hash, map.
-pub fn open_layer(blob: &Blob, spool: &Spool, caps: &LayerCaps) -> Result<OpenedLayer> {
-    let raw = blob.bytes();
-    let compression = sniff(raw);
-    let digest = Digest::spawn(blob.clone());
-    if compression == Compression::None {
-        return Ok(OpenedLayer {
-            tar: blob.clone(),
-            compression,
-            digest,
-            diff_id: None,
-            stored_size: raw.len() as u64,
-            decode_error: None,
-            truncated: None,
-            _spool_file: None,
-        });
-    }
-    let cap = caps.cap(raw.len() as u64);
-    let mut reader = BlobReader {
-        blob,
-        pos: 0,
-        released: 0,
-    };
-    // Decode into memory first; a layer larger than `in_memory` spills to a spool file.
-    let mut head: Vec<u8> = Vec::new();
-    let mut spool_file = None;
-    let (decode_error, written) = {
-        let decoder: std::io::Result<Box<dyn Read + '_>> = match compression {
-            Compression::Gzip => Ok(Box::new(flate2::read::MultiGzDecoder::new(&mut reader))),
-            _ => zstd::stream::read::Decoder::new(&mut reader).map(|mut d| {
-                let _ = d.window_log_max(31);
-                Box::new(d) as Box<dyn Read + '_>
-            }),
-        };
-        let describe = |e: std::io::Error| match e.kind() {
-            std::io::ErrorKind::StorageFull => e.to_string(),
-            _ => format!("{} stream: {}", compression.as_str(), describe_io(&e)),
-        };
-        match decoder {
-            Err(e) => (Some(describe(e)), 0),
-            Ok(d) => {
-                let mut d = d.take(cap);
-                let first = (&mut d)
-                    .take(caps.in_memory.min(cap).saturating_add(1))
-                    .read_to_end(&mut head);
-                if first.is_ok() && (head.len() as u64) > caps.in_memory.min(cap) {
-                    let mut file = spool.file()?;
-                    let spool_err = |e: std::io::Error| {
-                        Error::Layer(format!("writing spool {}: {e}", spool.path().display()))
-                    };
-                    let mut writer = HashingWriter::new(BufWriter::with_capacity(
-                        1 << 20,
-                        DiskGuard::new(file.as_file_mut(), spool, caps.min_free),
-                    ));
-                    writer.write_all(&head).map_err(spool_err)?;
-                    head = Vec::new();
-                    let err = std::io::copy(&mut d, &mut writer).err().map(describe);
-                    let (mut bw, diff_id, written) = writer.finish();
-                    bw.flush().map_err(spool_err)?;
-                    drop(bw);
-                    spool_file = Some((file, diff_id));
-                    (err, written)
-                } else {
-                    (first.err().map(describe), head.len() as u64)
-                }
-            }
-        }
-    };
-    let truncated = (written >= cap && decode_error.is_none()).then(|| {
-        if caps.byte_cap_applies(raw.len() as u64) {
-            format!("layer decompresses to more than --max-layer-bytes {} MiB; scanned the first {} MiB", caps.max_bytes >> 20, cap >> 20)
-        } else {
-            format!("layer inflates more than --max-layer-ratio {}x; scanned the first {} MiB", caps.max_ratio, cap >> 20)
-        }
-    });
-    let (tar, diff_id, file) = match spool_file {
-        Some((file, diff_id)) => (map_file(file.path())?, Digest::Ready(diff_id), Some(file)),
-        None => {
-            let tar = Blob::from_vec(head);
-            (tar.clone(), Digest::spawn(tar), None)
-        }
-    };
-    Ok(OpenedLayer {
-        tar,
-        compression,
-        digest,
-        diff_id: Some(diff_id),
-        stored_size: raw.len() as u64,
-        decode_error,
-        truncated,
-        _spool_file: file,
-    })
 }
 
 #[cfg(test)]

@@ -35,6 +35,59 @@ pub struct TarIndex {
     pub error: Option<String>,
 }
 
+/// The kind of an entry of type `et`. A GNU sparse file counts as a file: its stored
+/// (non-hole) bytes are scanned.
+pub fn kind_of(et: tar::EntryType) -> EntryKind {
+    if et.is_file() || et == tar::EntryType::Continuous || et.is_gnu_sparse() {
+        EntryKind::File
+    } else if et.is_dir() {
+        EntryKind::Dir
+    } else if et.is_symlink() {
+        EntryKind::Symlink
+    } else if et.is_hard_link() {
+        EntryKind::Hardlink
+    } else {
+        EntryKind::Other
+    }
+}
+
+/// What an entry's headers say, as the index keeps it.
+pub(super) struct Head {
+    pub path: Vec<u8>,
+    pub kind: EntryKind,
+    /// Bytes of data the archive stores for it: `size()` of a sparse entry is its size
+    /// with the holes, while the archive holds the header's size, contiguously.
+    pub stored: u64,
+    pub link: Option<Vec<u8>>,
+}
+
+pub(super) fn head_of<R: std::io::Read>(e: &tar::Entry<'_, R>) -> Head {
+    let et = e.header().entry_type();
+    let kind = kind_of(et);
+    Head {
+        path: normalize_path(&e.path_bytes()),
+        kind,
+        stored: if et.is_gnu_sparse() {
+            e.header().entry_size().unwrap_or(0)
+        } else {
+            e.size()
+        },
+        link: e.link_name_bytes().map(|l| match kind {
+            EntryKind::Hardlink => normalize_path(&l),
+            _ => l.into_owned(),
+        }),
+    }
+}
+
+/// The error for a tar the parser gave up on after `read` entries.
+pub(super) fn entry_error(read: usize, err: &std::io::Error) -> String {
+    if read == 0 {
+        format!("not a tar archive: {err}")
+    } else {
+        format!("corrupt tar after {read} entries: {err}")
+    }
+}
+
 /// Indexes `data` as a tar archive. A malformed or truncated archive yields the
 /// entries read before the fault and an error message.
 pub fn index_tar(data: &[u8]) -> TarIndex {
@@ -54,37 +107,29 @@ pub fn index_tar(data: &[u8]) -> TarIndex {
         let e = match entry {
             Ok(e) => e,
             Err(err) => {
-                idx.error = Some(if idx.entries.is_empty() {
-                    format!("not a tar archive: {err}")
-                } else {
-                    format!("corrupt tar after {} entries: {err}", idx.entries.len())
-                });
+                idx.error = Some(entry_error(idx.entries.len(), &err));
                 break;
             }
         };
-        let path = normalize_path(&e.path_bytes());
-        let et = e.header().entry_type();
-        // A GNU sparse file counts as a file: its stored (non-hole) bytes are scanned.
-        let sparse = et.is_gnu_sparse();
-        let kind = if et.is_file() || et == tar::EntryType::Continuous || sparse {
-            EntryKind::File
-        } else if et.is_dir() {
-            EntryKind::Dir
-        } else if et.is_symlink() {
-            EntryKind::Symlink
-        } else if et.is_hard_link() {
-            EntryKind::Hardlink
-        } else {
-            EntryKind::Other
-        };
-        let start = e.raw_file_position() as usize;
-        // `size()` of a sparse entry is its size with the holes; the archive holds the
-        // header's size, contiguously.
-        let size = if sparse {
-            e.header().entry_size().unwrap_or(0)
-        } else {
-            e.size()
-        } as usize;
+        let Head {
+            path,
+            kind,
+            stored,
+            link,
+        } = head_of(&e);
+        let sparse = e.header().entry_type().is_gnu_sparse();
+        let mut start = e.raw_file_position() as usize;
+        if sparse && e.header().as_gnu().is_some_and(|g| g.is_extended()) {
+            // The data follows the extension headers of the sparse map; the last one
+            // has its `isextended` byte (at 504) clear.
+            while let Some(block) = data.get(start..start.saturating_add(512)) {
+                start += 512;
+                if block[504] == 0 {
+                    break;
+                }
+            }
+        }
+        let size = stored as usize;
         let data_range = if kind == EntryKind::File {
             let end = start.saturating_add(size);
             if end > data.len() {
@@ -100,10 +145,6 @@ pub fn index_tar(data: &[u8]) -> TarIndex {
         } else {
             start..start
         };
-        let link = e.link_name_bytes().map(|l| match kind {
-            EntryKind::Hardlink => normalize_path(&l),
-            _ => l.into_owned(),
-        });
         let truncated = data_range.end == data.len() && idx.error.is_some();
         idx.entries.push(TarEntry {
             path,
