@@ -168,8 +168,8 @@ struct LimitArgs {
     /// Largest decompressed-to-compressed ratio of a layer (never capping below 1 GiB).
     #[arg(long, value_name = "RATIO", default_value_t = 1000)]
     max_layer_ratio: u64,
-    /// A compressed layer that decompresses to at most MIB is held in memory; larger
-    /// ones go to a spool file (0: always spool).
+    /// A file of a compressed layer of at most MIB is held in memory while it is
+    /// matched; a larger one goes to a spool file (0: spool every file past 8 MiB).
     #[arg(long, value_name = "MIB", default_value_t = 256)]
     spool_memory: u64,
     /// Stop writing the spool (an error naming the layer) before its filesystem has
