@@ -160,7 +160,7 @@ pub fn index_tar(data: &[u8]) -> TarIndex {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -186,6 +186,44 @@ mod tests {
         assert_eq!(idx.error, None);
         assert_eq!(idx.entries[0].kind, EntryKind::File);
         assert_eq!(idx.entries[0].data, 512..1024);
+        assert_eq!(&tar[idx.entries[1].data.clone()], b"ok");
+    }
+
+    /// A GNU sparse entry whose map continues in an extension header, then a file.
+    pub(crate) fn extended_sparse_tar() -> Vec<u8> {
+        let mut h = tar::Header::new_gnu();
+        h.set_path("var/sparse").unwrap();
+        h.set_entry_type(tar::EntryType::GNUSparse);
+        h.set_size(1024);
+        let gnu = h.as_gnu_mut().unwrap();
+        gnu.sparse[0].set_offset(0);
+        gnu.sparse[0].set_length(512);
+        gnu.isextended[0] = 1;
+        gnu.set_real_size(1536);
+        h.set_cksum();
+        let mut tar = h.as_bytes().to_vec();
+        let mut ext = [0u8; 512];
+        ext[..12].copy_from_slice(format!("{:011o}\0", 1024).as_bytes());
+        ext[12..24].copy_from_slice(format!("{:011o}\0", 512).as_bytes());
+        tar.extend_from_slice(&ext);
+        tar.extend(std::iter::repeat_n(b'a', 512));
+        tar.extend(std::iter::repeat_n(b'b', 512));
+        let mut b = tar::Builder::new(tar);
+        let mut f = tar::Header::new_gnu();
+        f.set_size(2);
+        b.append_data(&mut f, "after", &b"ok"[..]).unwrap();
+        b.into_inner().unwrap()
+    }
+
+    #[test]
+    fn extended_gnu_sparse_data_starts_after_the_extension_headers() {
+        let tar = extended_sparse_tar();
+        let idx = index_tar(&tar);
+        assert_eq!(idx.error, None);
+        assert_eq!(idx.entries[0].kind, EntryKind::File);
+        assert_eq!(idx.entries[0].data, 1024..2048);
+        assert_eq!(tar[1024], b'a');
+        assert_eq!(tar[2047], b'b');
         assert_eq!(&tar[idx.entries[1].data.clone()], b"ok");
     }
 }

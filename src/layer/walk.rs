@@ -677,6 +677,22 @@ mod tests {
     }
 
     #[test]
+    fn an_extended_sparse_file_walks_alike_plain_and_compressed() {
+        let tar = super::super::tar_index::tests::extended_sparse_tar();
+        let (plain, p) = walk(tar.clone(), &LayerCaps::default());
+        let (z, g) = walk(
+            zstd::encode_all(&tar[..], 1).unwrap(),
+            &LayerCaps::default(),
+        );
+        assert_eq!((plain.index_error, z.index_error), (None, None));
+        assert_eq!(p.files, g.files);
+        let mut sparse = vec![b'a'; 512];
+        sparse.extend(vec![b'b'; 512]);
+        assert_eq!(p.files[0].2, sparse);
+        assert_eq!(p.files[1].2, b"ok");
+    }
+
+    #[test]
     fn a_truncated_stream_hands_over_what_came_before_and_says_where_it_ended() {
         let tar = layer_tar();
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
