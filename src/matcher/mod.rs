@@ -501,6 +501,25 @@ confidence = "high"
 "#;
 
     #[test]
+    fn hyperscan_looks_for_the_prefilter_and_the_regex_confirms() {
+        let rule = |prefilter: &str| {
+            matcher(&format!(
+                "[[rules]]\nid = \"d\"\nregex = '''\\b(M[a-z]{{8}}\\.[a-z]{{4}})\\b'''\n\
+                 prefilter = '''{prefilter}'''\nconfidence = \"high\"\n"
+            ))
+        };
+        let data = b"x = Mqxkzrwpv.tbnq; y = Nqxkzrwpv.tbnq; z = abc.tbnq";
+        let got = rule(r"\.[a-z]{4}").scan_bytes(data, None).unwrap();
+        // Three prefilter hits; the regex confirms only the one it matches.
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(&data[got[0].secret.clone()], b"Mqxkzrwpv.tbnq");
+        // Hyperscan runs the prefilter, not the regex: one that never hits finds nothing.
+        assert!(rule("qqqq").scan_bytes(data, None).unwrap().is_empty());
+        let bad = "[[rules]]\nid = \"d\"\nregex = 'a'\nprefilter = '('\n";
+        assert!(RuleSet::parse(bad, "t.toml").is_err());
+    }
+
+    #[test]
     fn finds_in_several_items_with_item_relative_offsets() {
         let m = matcher(RULE);
         let data = b"....x tok_Zr8vQ2mN7pL4xK9wT1bY....tok_aB3dE5gH7jK9mN1pQ3sT";

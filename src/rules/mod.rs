@@ -108,7 +108,9 @@ pub struct Rule {
     pub id: String,
     pub name: String,
     pub description: Option<String>,
-    /// The pattern as written; Hyperscan compiles this text.
+    /// What Hyperscan compiles: the regex as written, or the rule's `prefilter`, a
+    /// cheaper pattern that matches wherever the regex does (each of its matches is
+    /// confirmed by the regex on the lines around it).
     pub pattern: String,
     /// The confirmation regex (bytes, Unicode off, multi-line).
     pub regex: Regex,
@@ -175,6 +177,7 @@ struct RawRule {
     name: Option<String>,
     description: Option<String>,
     regex: Option<String>,
+    prefilter: Option<String>,
     secret_group: Option<usize>,
     entropy: Option<f64>,
     checksum: Option<filters::Checksum>,
@@ -300,6 +303,13 @@ impl RawRule {
             .regex
             .ok_or_else(|| err("no `regex` (path-only rules are not supported)".into()))?;
         let regex = compile_confirm(&pattern).map_err(|e| err(format!("invalid regex: {e}")))?;
+        let pattern = match self.prefilter {
+            Some(p) => {
+                compile_confirm(&p).map_err(|e| err(format!("invalid prefilter: {e}")))?;
+                p
+            }
+            None => pattern,
+        };
         let groups = regex.captures_len() - 1;
         let secret_group = match self.secret_group {
             Some(g) if g > groups => {
