@@ -333,6 +333,8 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
         }
     }
 
+    media_type_notes(&stores, &images, &mut out.summary);
+
     // Largest first, so the big layers do not end the run alone on one core.
     let mut order: Vec<usize> = (0..jobs.len()).collect();
     order.sort_by_key(|&j| std::cmp::Reverse(jobs[j].work));
@@ -921,6 +923,39 @@ impl crate::layer::Visitor for LayerScanner<'_> {
             }
             self.records
                 .push((f.entry, e.path.clone(), data[f.range.clone()].to_vec()));
+        }
+    }
+}
+
+/// Notes each layer whose known media type names another compression than its blob's
+/// magic bytes show. The blob is read as the bytes say (as containerd does); an unknown
+/// media type is the source's error, not noted here.
+fn media_type_notes(stores: &[Store], images: &[(usize, Image)], summary: &mut Summary) {
+    for (ti, img) in images {
+        for l in &img.layers {
+            let Some(media) = &l.media_type else { continue };
+            let Some(said) = crate::layer::compression_of_media_type(media) else {
+                continue;
+            };
+            let Ok(blob) = stores[*ti].get(&l.blob) else {
+                continue;
+            };
+            let found = crate::layer::sniff(blob.bytes());
+            if found != said {
+                let digest = l.digest.as_deref().unwrap_or(&l.blob);
+                let name = |c| match c {
+                    crate::layer::Compression::None => "a plain tar",
+                    c => c.as_str(),
+                };
+                summary.notes.push(format!(
+                    "{}: layer {} ({digest}): media type {media} announces {} but the blob is {}; read as {}",
+                    img.source,
+                    l.index,
+                    name(said),
+                    name(found),
+                    name(found)
+                ));
+            }
         }
     }
 }

@@ -34,6 +34,21 @@ impl Compression {
     }
 }
 
+/// The compression a known layer media type announces; `None` for a type that is
+/// not a layer tar.
+pub fn compression_of_media_type(media: &str) -> Option<Compression> {
+    if !crate::source::LAYER_MEDIA_TYPES.contains(&media) {
+        return None;
+    }
+    Some(if media.ends_with("gzip") {
+        Compression::Gzip
+    } else if media.ends_with("zstd") {
+        Compression::Zstd
+    } else {
+        Compression::None
+    })
+}
+
 /// Sniffs compression from magic bytes.
 pub fn sniff(data: &[u8]) -> Compression {
     if data.starts_with(&[0x1f, 0x8b]) {

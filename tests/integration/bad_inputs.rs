@@ -182,23 +182,7 @@ fn unknown_layer_media_type_is_an_error_but_scanned_by_content() {
     let built = fixture::write(Form::OciArchive, &[reference_image()], &tarp).unwrap();
     let d = dir.path().join("o");
     unpack(&tarp, &d);
-    // Rewrite the manifest with an unknown layer media type and re-point index.json at it.
-    let mpath = blob(&d, &built[0].manifest_digest);
-    let manifest = fs::read_to_string(&mpath).unwrap().replacen(
-        "application/vnd.oci.image.layer.v1.tar+gzip",
-        "application/x-mystery",
-        1,
-    );
-    let digest = fixture::sha256_digest(manifest.as_bytes());
-    fs::write(blob(&d, &digest), &manifest).unwrap();
-    let idx = fs::read_to_string(d.join("index.json"))
-        .unwrap()
-        .replace(&built[0].manifest_digest, &digest)
-        .replace(
-            &format!("\"size\":{}", fs::metadata(&mpath).unwrap().len()),
-            &format!("\"size\":{}", manifest.len()),
-        );
-    fs::write(d.join("index.json"), idx).unwrap();
+    relabel_first_gzip_layer(&d, &built[0].manifest_digest, "application/x-mystery");
     let (out, r) = json_scan(&format!("oci:{}", d.display()));
     assert_clean_failure(
         &out,
@@ -378,4 +362,68 @@ fn low_free_disk_stops_spooling_with_a_clear_error() {
         &["--no-cache", "--spool-memory", "0", "--min-free-disk", "1"],
     );
     assert_eq!(code, 1, "{stderr}");
+}
+
+#[test]
+fn a_media_type_that_names_another_compression_is_noted_and_read_by_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let tarp = dir.path().join("o.tar");
+    let built = fixture::write(Form::OciArchive, &[reference_image()], &tarp).unwrap();
+    let d = dir.path().join("o");
+    unpack(&tarp, &d);
+    let (out_before, before) = json_scan(&format!("oci:{}", d.display()));
+    // The first layer is gzip; its descriptor now says zstd.
+    relabel_first_gzip_layer(
+        &d,
+        &built[0].manifest_digest,
+        "application/vnd.oci.image.layer.v1.tar+zstd",
+    );
+    let (out, after) = json_scan(&format!("oci:{}", d.display()));
+    assert_eq!(out.status.code(), out_before.status.code(), "{out:?}");
+    assert_eq!(after["summary"]["errors"], serde_json::json!([]));
+    let notes = notes_with(&after, "media type");
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    for want in [
+        "layer 0",
+        "application/vnd.oci.image.layer.v1.tar+zstd announces zstd but the blob is gzip",
+    ] {
+        assert!(notes[0].contains(want), "{want:?} not in {:?}", notes[0]);
+    }
+    let fingerprints = |r: &serde_json::Value| {
+        let mut f: Vec<(String, String)> = r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["fingerprint"].as_str().unwrap().to_string(),
+                    f["status"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        f.sort();
+        f
+    };
+    assert!(!fingerprints(&before).is_empty());
+    assert_eq!(fingerprints(&after), fingerprints(&before));
+    assert_eq!(notes_with(&before, "media type"), Vec::<&str>::new());
+}
+
+/// Rewrites the manifest of an unpacked OCI layout so that its first gzip layer carries
+/// `media_type`, and points index.json at the rewritten manifest.
+fn relabel_first_gzip_layer(layout: &Path, manifest_digest: &str, media_type: &str) {
+    let mpath = blob(layout, manifest_digest);
+    let old = fs::read_to_string(&mpath).unwrap();
+    let manifest = old.replacen("application/vnd.oci.image.layer.v1.tar+gzip", media_type, 1);
+    assert_ne!(manifest, old, "the manifest has a gzip layer");
+    let digest = fixture::sha256_digest(manifest.as_bytes());
+    fs::write(blob(layout, &digest), &manifest).unwrap();
+    let idx = fs::read_to_string(layout.join("index.json"))
+        .unwrap()
+        .replace(manifest_digest, &digest)
+        .replace(
+            &format!("\"size\":{}", old.len()),
+            &format!("\"size\":{}", manifest.len()),
+        );
+    fs::write(layout.join("index.json"), idx).unwrap();
 }

@@ -997,6 +997,18 @@ fn media_types_that_lie_are_overruled_by_content() {
     clean_with_findings(&s);
     find(&s.report, RULE_GITHUB_PAT, "srv/plain.txt");
     find(&s.report, RULE_GITHUB_APP, "srv/gz.txt");
+    let notes = notes_with(&s.report, "media type");
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert!(
+        notes[0].contains("layer 1 (")
+            && notes[0].contains("announces gzip but the blob is a plain tar; read as a plain tar"),
+        "{notes:?}"
+    );
+    assert!(
+        notes[1].contains("layer 2 (")
+            && notes[1].contains("announces a plain tar but the blob is gzip; read as gzip"),
+        "{notes:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------

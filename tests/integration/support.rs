@@ -74,3 +74,14 @@ pub const RULE_GITHUB_PAT: &str = "github-pat";
 pub const RULE_GITHUB_APP: &str = "github-app-installation-token";
 pub const RULE_NPM: &str = "npm-access-token";
 pub const RULE_PEM: &str = "private-key-rsa";
+
+/// The report's summary notes that contain `needle`.
+pub fn notes_with<'a>(report: &'a Value, needle: &str) -> Vec<&'a str> {
+    report["summary"]["notes"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|n| n.contains(needle))
+        .collect()
+}
