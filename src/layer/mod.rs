@@ -132,15 +132,27 @@ struct BlobReader<'a> {
 
 impl Read for BlobReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let data = std::io::BufRead::fill_buf(self)?;
+        let n = buf.len().min(data.len());
+        buf[..n].copy_from_slice(&data[..n]);
+        std::io::BufRead::consume(self, n);
+        Ok(n)
+    }
+}
+
+/// Decoders read the mapped blob in place, without copying it into a buffer first.
+impl std::io::BufRead for BlobReader<'_> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
         let data = self.blob.bytes();
-        let n = buf.len().min(data.len() - self.pos);
-        buf[..n].copy_from_slice(&data[self.pos..self.pos + n]);
-        self.pos += n;
+        Ok(&data[self.pos..data.len().min(self.pos + (256 << 10))])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.blob.len());
         if self.pos - self.released >= 64 << 20 {
             self.blob.release(self.released..self.pos);
             self.released = self.pos;
         }
-        Ok(n)
     }
 }
 

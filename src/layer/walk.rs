@@ -227,8 +227,8 @@ fn decode(
     let mut written = 0u64;
     let describe = |e: std::io::Error| format!("{} stream: {}", c.as_str(), describe_io(&e));
     let decoder: std::io::Result<Box<dyn Read + '_>> = match c {
-        Compression::Gzip => Ok(Box::new(flate2::read::MultiGzDecoder::new(&mut reader))),
-        _ => zstd::stream::read::Decoder::new(&mut reader).map(|mut d| {
+        Compression::Gzip => Ok(Box::new(flate2::bufread::MultiGzDecoder::new(&mut reader))),
+        _ => zstd::stream::read::Decoder::with_buffer(&mut reader).map(|mut d| {
             let _ = d.window_log_max(31);
             Box::new(d) as Box<dyn Read + '_>
         }),
