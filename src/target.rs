@@ -155,22 +155,34 @@ fn tar_member_names(path: &Path) -> Result<Vec<String>> {
     let n = f.read(&mut magic).map_err(|e| Error::io(path, e))?;
     drop(f);
     let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let reader: Box<dyn Read> = match sniff(&magic[..n]) {
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(
-            f,
-        ))),
-        Compression::Zstd => {
-            Box::new(zstd::stream::read::Decoder::new(f).map_err(|e| Error::io(path, e))?)
-        }
-        Compression::None => Box::new(std::io::BufReader::new(f)),
-    };
-    let mut ar = tar::Archive::new(reader);
-    let mut names = Vec::new();
     let not_tar =
         |e: std::io::Error| Error::Target(format!("{}: not a tar archive: {e}", path.display()));
-    for e in ar.entries().map_err(not_tar)? {
-        let e = e.map_err(not_tar)?;
-        let p = crate::util::normalize_path(&e.path_bytes());
+    let compressed = |r: Box<dyn Read>| {
+        let mut ar = tar::Archive::new(r);
+        let entries = ar.entries().map_err(not_tar)?;
+        top_level_names(entries).map_err(not_tar)
+    };
+    match sniff(&magic[..n]) {
+        Compression::Gzip => compressed(Box::new(flate2::read::MultiGzDecoder::new(
+            std::io::BufReader::new(f),
+        ))),
+        Compression::Zstd => compressed(Box::new(
+            zstd::stream::read::Decoder::new(f).map_err(|e| Error::io(path, e))?,
+        )),
+        // A plain tar is walked by seeking over the members' data, not reading it.
+        Compression::None => {
+            let mut ar = tar::Archive::new(std::io::BufReader::new(f));
+            let entries = ar.entries_with_seek().map_err(not_tar)?;
+            top_level_names(entries).map_err(not_tar)
+        }
+    }
+}
+
+/// The top-level member names of a tar, up to and including `manifest.json`.
+fn top_level_names<R: Read>(entries: tar::Entries<'_, R>) -> std::io::Result<Vec<String>> {
+    let mut names = Vec::new();
+    for e in entries {
+        let p = crate::util::normalize_path(&e?.path_bytes());
         if !p.contains(&b'/') {
             names.push(String::from_utf8_lossy(&p).into_owned());
         }
