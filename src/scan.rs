@@ -642,8 +642,8 @@ fn open_targets(
     }
     for raw in &work {
         let opened = crate::target::parse(raw)
-            .and_then(|t| source::open(&t, spool, &opts.layer_caps, opts.daemon).map(|o| (t, o)));
-        let (target, opened) = match opened {
+            .and_then(|t| source::open(&t, spool, &opts.layer_caps, opts.daemon));
+        let opened = match opened {
             Ok(v) => v,
             Err(e) => {
                 summary
@@ -652,7 +652,7 @@ fn open_targets(
                 continue;
             }
         };
-        let label = target.label();
+        let label = opened.label.clone();
         for issue in opened.issues {
             summary.errors.push(ScanError::about(
                 label.clone(),

@@ -13,6 +13,9 @@ pub enum Transport {
     Oci,
     OciArchive,
     DockerDaemon,
+    /// A compressed archive given as a bare path: docker save or OCI, told apart once
+    /// it has been decompressed (into the spool, once) and its members are known.
+    Archive,
 }
 
 impl Transport {
@@ -22,6 +25,7 @@ impl Transport {
             Transport::Oci => "oci",
             Transport::OciArchive => "oci-archive",
             Transport::DockerDaemon => "docker-daemon",
+            Transport::Archive => "archive",
         }
     }
 }
@@ -134,48 +138,44 @@ pub fn detect(path: &Path) -> Result<Transport> {
             path.display()
         )));
     }
-    let names = tar_member_names(path)?;
-    let has = |n: &str| names.iter().any(|m| m == n);
-    if has("manifest.json") {
-        Ok(Transport::DockerArchive)
-    } else if has("oci-layout") || has("index.json") {
-        Ok(Transport::OciArchive)
-    } else {
-        Err(Error::Target(format!(
-            "{}: not a container image archive (no manifest.json, oci-layout or index.json at its top level)",
-            path.display()
-        )))
-    }
-}
-
-/// Top-level member names of a (possibly gzip/zstd-compressed) tar, read as a stream.
-fn tar_member_names(path: &Path) -> Result<Vec<String>> {
     let mut f = crate::source::store::open_regular(path)?;
     let mut magic = [0u8; 4];
     let n = f.read(&mut magic).map_err(|e| Error::io(path, e))?;
-    drop(f);
-    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    if sniff(&magic[..n]) != Compression::None {
+        // Telling the two apart means reading to the end of the stream; the source
+        // decompresses it anyway, once, and decides then.
+        return Ok(Transport::Archive);
+    }
+    let names = tar_member_names(path)?;
+    archive_kind(|n| names.iter().any(|m| m == n)).ok_or_else(|| not_an_image_archive(path))
+}
+
+/// The transport of an archive whose top level has the members `has` tells of.
+pub fn archive_kind(has: impl Fn(&str) -> bool) -> Option<Transport> {
+    if has("manifest.json") {
+        Some(Transport::DockerArchive)
+    } else if has("oci-layout") || has("index.json") {
+        Some(Transport::OciArchive)
+    } else {
+        None
+    }
+}
+
+pub fn not_an_image_archive(path: &Path) -> Error {
+    Error::Target(format!(
+        "{}: not a container image archive (no manifest.json, oci-layout or index.json at its top level)",
+        path.display()
+    ))
+}
+
+/// Top-level member names of a plain tar, found by seeking over the members' data.
+fn tar_member_names(path: &Path) -> Result<Vec<String>> {
+    let f = crate::source::store::open_regular(path)?;
     let not_tar =
         |e: std::io::Error| Error::Target(format!("{}: not a tar archive: {e}", path.display()));
-    let compressed = |r: Box<dyn Read>| {
-        let mut ar = tar::Archive::new(r);
-        let entries = ar.entries().map_err(not_tar)?;
-        top_level_names(entries).map_err(not_tar)
-    };
-    match sniff(&magic[..n]) {
-        Compression::Gzip => compressed(Box::new(flate2::read::MultiGzDecoder::new(
-            std::io::BufReader::new(f),
-        ))),
-        Compression::Zstd => compressed(Box::new(
-            zstd::stream::read::Decoder::new(f).map_err(|e| Error::io(path, e))?,
-        )),
-        // A plain tar is walked by seeking over the members' data, not reading it.
-        Compression::None => {
-            let mut ar = tar::Archive::new(std::io::BufReader::new(f));
-            let entries = ar.entries_with_seek().map_err(not_tar)?;
-            top_level_names(entries).map_err(not_tar)
-        }
-    }
+    let mut ar = tar::Archive::new(std::io::BufReader::new(f));
+    let entries = ar.entries_with_seek().map_err(not_tar)?;
+    top_level_names(entries).map_err(not_tar)
 }
 
 /// The top-level member names of a tar, up to and including `manifest.json`.

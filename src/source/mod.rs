@@ -22,6 +22,8 @@ pub struct SourceIssue {
 
 /// An opened input: where its blobs are and the images it holds.
 pub struct Opened {
+    /// The name of the input in findings and errors (`transport:path`).
+    pub label: String,
     pub store: Store,
     pub images: Vec<Image>,
     pub issues: Vec<SourceIssue>,
@@ -44,8 +46,24 @@ pub fn open(
     caps: &crate::layer::LayerCaps,
     daemon_opts: daemon::DaemonOptions,
 ) -> Result<Opened> {
-    let label = target.label();
+    let mut label = target.label();
     let (store, resolved) = match target.transport {
+        Transport::Archive => {
+            let store = Store::tar(&target.path, spool, caps)?;
+            let kind = crate::target::archive_kind(|n| store.contains(n))
+                .ok_or_else(|| crate::target::not_an_image_archive(&target.path))?;
+            label = crate::target::Target {
+                transport: kind,
+                ..target.clone()
+            }
+            .label();
+            let r = if kind == Transport::DockerArchive {
+                docker::images(&store, &label, target.reference.as_deref())?
+            } else {
+                oci::images(&store, &label, target.reference.as_deref())?
+            };
+            (store, r)
+        }
         Transport::DockerArchive => {
             let store = if target.path.is_dir() {
                 Store::dir(&target.path)
@@ -73,6 +91,7 @@ pub fn open(
         Transport::DockerDaemon => daemon::open(target.reference.as_deref(), spool, daemon_opts)?,
     };
     Ok(Opened {
+        label,
         store,
         images: resolved.images,
         issues: resolved.issues,

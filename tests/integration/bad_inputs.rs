@@ -427,3 +427,26 @@ fn relabel_first_gzip_layer(layout: &Path, manifest_digest: &str, media_type: &s
         );
     fs::write(layout.join("index.json"), idx).unwrap();
 }
+
+#[test]
+fn a_tar_of_something_else_is_refused_by_name_plain_or_compressed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(3);
+    h.set_mode(0o644);
+    h.set_cksum();
+    b.append_data(&mut h, "notes.txt", &b"hi\n"[..]).unwrap();
+    let tar = b.into_inner().unwrap();
+    let plain = dir.path().join("other.tar");
+    fs::write(&plain, &tar).unwrap();
+    let zst = dir.path().join("other.tar.zst");
+    fs::write(&zst, zstd::encode_all(&tar[..], 1).unwrap()).unwrap();
+    for p in [plain, zst] {
+        let out = run(&["scan", p.to_str().unwrap()]);
+        assert_clean_failure(
+            &out,
+            &[p.to_str().unwrap(), "not a container image archive"],
+        );
+    }
+}

@@ -122,13 +122,28 @@ fn bare_paths_are_detected_by_content() {
         fixture::write(form, &[reference_image()], &path).unwrap();
         let (code, r, stderr) = scan_json(path.to_str().unwrap(), &[]);
         assert_eq!(code, 1, "{}: {stderr}", form.name());
-        assert_eq!(
-            find(&r, RULE_GITHUB_PAT, "srv/token.txt")["status"],
-            "present",
-            "{}",
-            form.name()
-        );
+        let f = find(&r, RULE_GITHUB_PAT, "srv/token.txt");
+        assert_eq!(f["status"], "present", "{}", form.name());
+        assert_eq!(f["image"], target(form, &path), "{}", form.name());
     }
+    // A compressed OCI archive is told from a compressed docker save once inflated.
+    let oci = dir.path().join("oci.tar");
+    fixture::write(Form::OciArchive, &[reference_image()], &oci).unwrap();
+    let gz = dir.path().join("oci.tar.gz");
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::fast(),
+    );
+    std::io::copy(&mut std::fs::File::open(&oci).unwrap(), &mut enc).unwrap();
+    enc.finish().unwrap();
+    let (code, r, stderr) = scan_json(gz.to_str().unwrap(), &[]);
+    assert_eq!(code, 1, "{stderr}");
+    let (_, want, _) = scan_json(oci.to_str().unwrap(), &[]);
+    assert_eq!(comparable(&r), comparable(&want));
+    assert_eq!(
+        find(&r, RULE_GITHUB_PAT, "srv/token.txt")["image"],
+        format!("oci-archive:{}", gz.display())
+    );
 }
 
 #[test]
