@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Scan settings.
 #[derive(Clone, Debug, Default)]
@@ -308,7 +308,35 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
             return out;
         }
     };
-    let (stores, images) = open_targets(targets, opts, &spool, &mut out.summary);
+    let cache: ContentCache = Default::default();
+    // Layers of a stream (a daemon's export) are scanned as they arrive, while the
+    // rest of the stream is read; their claims are checked once the manifest is known.
+    let early: Mutex<HashMap<(usize, String), Unverified>> = Default::default();
+    let attempt = std::cell::Cell::new(0usize);
+    let (stores, images, attempts) = rayon::in_place_scope(|scope| {
+        let arrived = |name: String, digest: String, blob: crate::source::store::Blob| {
+            if opts
+                .layer_cache
+                .as_ref()
+                .and_then(|c| c.load::<LayerResult>(&digest))
+                .is_some_and(|r| {
+                    r.digest.as_deref() == Some(&digest) && (!opts.reveal || r.matches.is_empty())
+                })
+            {
+                return;
+            }
+            let key = (attempt.get(), name);
+            let (early, spool, cache) = (&early, &spool, &cache);
+            scope.spawn(move |_| {
+                let u = scan_blob(&blob, matcher, spool, opts, cache);
+                if let Ok(mut e) = early.lock() {
+                    e.insert(key, u);
+                }
+            });
+        };
+        open_targets(targets, opts, &spool, &mut out.summary, &arrived, &attempt)
+    });
+    let mut early = early.into_inner().unwrap_or_default();
 
     // Distinct layers across all images.
     let mut job_of: HashMap<(usize, String), usize> = HashMap::new();
@@ -338,7 +366,14 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
     // Largest first, so the big layers do not end the run alone on one core.
     let mut order: Vec<usize> = (0..jobs.len()).collect();
     order.sort_by_key(|&j| std::cmp::Reverse(jobs[j].work));
-    let cache: ContentCache = Default::default();
+    let early: Vec<Mutex<Option<Unverified>>> = jobs
+        .iter()
+        .map(|j| {
+            let blob = &images[j.image].1.layers[j.layer].blob;
+            let key = (attempts[j.target], stores[j.target].canonical(blob));
+            Mutex::new(early.remove(&key))
+        })
+        .collect();
     let bar = progress_bar(opts.progress, jobs.iter().map(|j| j.size).sum());
     let mut results: Vec<(usize, (LayerResult, bool))> = order
         .par_iter()
@@ -360,7 +395,11 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
                 .and_then(|c| cached_layer(c, store, lref, opts.reveal));
             let from_cache = cached.is_some();
             let r = cached.unwrap_or_else(|| {
-                let r = scan_layer(store, lref, matcher, &spool, opts, &cache);
+                let scanned = early[j].lock().ok().and_then(|mut e| e.take());
+                let r = match scanned {
+                    Some(u) => u.verified(lref),
+                    None => scan_layer(store, lref, matcher, &spool, opts, &cache),
+                };
                 if let (Some(c), Some(d)) = (&opts.layer_cache, &r.digest)
                     && r.errors.is_empty()
                 {
@@ -628,21 +667,27 @@ fn platform_matches(have: &str, want: &str) -> bool {
 
 /// Opens every target (and the daemon's images with `--all-images`) and lists the
 /// images to scan, recording what went wrong in `summary`.
+/// `attempt` is set to each target's position in turn while it is opened (`arrived`
+/// hears of its streamed layers then); the third list gives it for each store.
 fn open_targets(
     targets: &[String],
     opts: &Options,
     spool: &Spool,
     summary: &mut Summary,
-) -> (Vec<Store>, Vec<(usize, Image)>) {
+    arrived: crate::source::Arrived<'_>,
+    attempt: &std::cell::Cell<usize>,
+) -> (Vec<Store>, Vec<(usize, Image)>, Vec<usize>) {
     let mut stores: Vec<Store> = Vec::new();
+    let mut attempts: Vec<usize> = Vec::new();
     let mut images: Vec<(usize, Image)> = Vec::new();
     let mut work: Vec<String> = targets.to_vec();
     if opts.all_images {
         work.push("docker-daemon:".to_string());
     }
-    for raw in &work {
+    for (ai, raw) in work.iter().enumerate() {
+        attempt.set(ai);
         let opened = crate::target::parse(raw)
-            .and_then(|t| source::open(&t, spool, &opts.layer_caps, opts.daemon));
+            .and_then(|t| source::open(&t, spool, &opts.layer_caps, opts.daemon, Some(arrived)));
         let opened = match opened {
             Ok(v) => v,
             Err(e) => {
@@ -686,10 +731,11 @@ fn open_targets(
         }
         let ti = stores.len();
         stores.push(opened.store);
+        attempts.push(ai);
         images.extend(imgs.into_iter().map(|i| (ti, i)));
     }
 
-    (stores, images)
+    (stores, images, attempts)
 }
 
 /// A bar on stderr: stored layer bytes done of total, and the layer being read.
@@ -969,14 +1015,48 @@ fn scan_layer(
     opts: &Options,
     cache: &ContentCache,
 ) -> LayerResult {
+    match store.get(&lref.blob) {
+        Ok(blob) => scan_blob(&blob, matcher, spool, opts, cache).verified(lref),
+        Err(e) => LayerResult {
+            errors: vec![(None, format!("{}: {e}", lref.blob))],
+            ..Default::default()
+        },
+    }
+}
+
+/// A layer blob read, indexed and matched, not yet checked against what a manifest
+/// and config claim of it.
+struct Unverified {
+    r: LayerResult,
+    stored_size: u64,
+    decoded_whole: bool,
+}
+
+impl Unverified {
+    /// The result, with an error for each claim of `lref` the blob contradicts.
+    fn verified(mut self, lref: &crate::image::LayerRef) -> LayerResult {
+        let digest = self.r.digest.clone().unwrap_or_default();
+        let diff_id = self.r.diff_id.clone().unwrap_or_default();
+        self.r.errors.extend(expectation_errors(
+            lref,
+            &digest,
+            &diff_id,
+            self.stored_size,
+            self.decoded_whole,
+        ));
+        self.r
+    }
+}
+
+/// Reads, indexes and matches one layer blob, computing its digest and diff_id.
+fn scan_blob(
+    blob: &crate::source::store::Blob,
+    matcher: &Matcher,
+    spool: &Spool,
+    opts: &Options,
+    cache: &ContentCache,
+) -> Unverified {
     let mut r = LayerResult::default();
-    let blob = match store.get(&lref.blob) {
-        Ok(b) => b,
-        Err(e) => {
-            r.errors.push((None, format!("{}: {e}", lref.blob)));
-            return r;
-        }
-    };
     let mut scanner = LayerScanner {
         matcher,
         limits: &opts.limits,
@@ -987,7 +1067,7 @@ fn scan_layer(
         errors: Vec::new(),
         skips: Vec::new(),
     };
-    let mut walked = walk_layer(&blob, spool, &opts.layer_caps, true, &mut scanner);
+    let mut walked = walk_layer(blob, spool, &opts.layer_caps, true, &mut scanner);
     if let Some(t) = &walked.truncated {
         r.skips.push(("(layer)".into(), Vec::new(), t.clone()));
     }
@@ -1010,13 +1090,6 @@ fn scan_layer(
     r.skips.extend(scanner.skips);
     r.fs = LayerFs::build(&walked.entries);
     let (digest, diff_id) = walked.digests();
-    r.errors.extend(expectation_errors(
-        lref,
-        &digest,
-        &diff_id,
-        walked.stored_size,
-        walked.decode_error.is_none() && walked.truncated.is_none(),
-    ));
     r.digest = Some(digest);
     r.diff_id = Some(diff_id.clone());
     for m in &mut r.matches {
@@ -1027,7 +1100,11 @@ fn scan_layer(
             m.fingerprint = fingerprint(&matcher.rules.rules[m.rule].id, secret, &place);
         }
     }
-    r
+    Unverified {
+        r,
+        stored_size: walked.stored_size,
+        decoded_whole: walked.decode_error.is_none() && walked.truncated.is_none(),
+    }
 }
 
 fn eager_hashes(bytes: &[u8]) -> Option<FileHashes> {

@@ -49,6 +49,11 @@ pub fn compression_of_media_type(media: &str) -> Option<Compression> {
     })
 }
 
+/// Whether `data` may be a layer: compressed, or a tar (a POSIX or GNU header).
+pub fn looks_like_layer(data: &[u8]) -> bool {
+    sniff(data) != Compression::None || data.get(257..262) == Some(b"ustar")
+}
+
 /// Sniffs compression from magic bytes.
 pub fn sniff(data: &[u8]) -> Compression {
     if data.starts_with(&[0x1f, 0x8b]) {

@@ -9,7 +9,7 @@
 
 use super::docker;
 use super::store::MemberStore;
-use super::{Resolved, SourceIssue, Store};
+use super::{Arrived, Resolved, SourceIssue, Store};
 use crate::error::{Error, Result};
 use crate::image::{Image, LayerRef};
 use crate::spool::Spool;
@@ -169,7 +169,7 @@ struct Received {
     error: Option<String>,
 }
 
-fn receive(reader: ChannelReader, spool: &Spool) -> Received {
+fn receive(reader: ChannelReader, spool: &Spool, arrived: Option<Arrived<'_>>) -> Received {
     let mut r = Received {
         store: MemberStore::default(),
         digests: Vec::new(),
@@ -215,8 +215,15 @@ fn receive(reader: ChannelReader, spool: &Spool) -> Received {
                 let (mut bw, digest, _) = w.finish();
                 bw.flush().map_err(|err| Error::Layer(err.to_string()))?;
                 drop(bw);
-                r.digests.push((digest, crate::util::normalize_path(&name)));
-                r.store.add_file(&name, file)
+                let key = crate::util::normalize_path(&name);
+                r.digests.push((digest.clone(), key.clone()));
+                let blob = r.store.add_file(&name, file)?;
+                if let Some(f) = arrived
+                    && crate::layer::looks_like_layer(blob.bytes())
+                {
+                    f(String::from_utf8_lossy(&key).into_owned(), digest, blob);
+                }
+                Ok(())
             })()
         } else {
             let mut v = Vec::with_capacity(size as usize);
@@ -242,6 +249,7 @@ pub fn open(
     reference: Option<&str>,
     spool: &Spool,
     opts: DaemonOptions,
+    arrived: Option<Arrived<'_>>,
 ) -> Result<(Store, Resolved)> {
     let host = daemon_host();
     let rt = runtime()?;
@@ -350,6 +358,7 @@ pub fn open(
             current: bytes::Bytes::new(),
         },
         spool,
+        arrived,
     );
     drop(rt);
     resolve(received, &inspects, reference)
@@ -487,4 +496,73 @@ fn partial_image(
         layers,
         metadata,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tar_of(members: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, data) in members {
+            let mut h = tar::Header::new_ustar();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append_data(&mut h, name, *data).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    #[test]
+    fn each_layer_is_handed_over_as_soon_as_it_has_arrived() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::new(Some(dir.path())).unwrap();
+        let layer_a = tar_of(&[("etc/a.conf", b"token=1\n")]);
+        let layer_b = tar_of(&[("etc/b.conf", b"token=2\n")]);
+        let stream = tar_of(&[
+            ("aaa/layer.tar", &layer_a),
+            ("blobs/sha256/cfg", b"{\"rootfs\":{}}"),
+            ("bbb/layer.tar", &layer_b),
+            ("manifest.json", b"[]"),
+        ]);
+        // The first part ends with the first layer's last byte.
+        let cut = 512 + layer_a.len();
+        let (tx, rx) = mpsc::sync_channel::<std::io::Result<bytes::Bytes>>(4);
+        let (seen_tx, seen) = mpsc::channel::<(String, String, usize)>();
+        std::thread::scope(|s| {
+            let receiver = s.spawn(|| {
+                let arrived =
+                    move |name: String, digest: String, blob: crate::source::store::Blob| {
+                        seen_tx.send((name, digest, blob.len())).unwrap();
+                    };
+                let reader = ChannelReader {
+                    rx,
+                    current: bytes::Bytes::new(),
+                };
+                receive(reader, &spool, Some(&arrived))
+            });
+            tx.send(Ok(bytes::Bytes::copy_from_slice(&stream[..cut])))
+                .unwrap();
+            let first = seen.recv_timeout(Duration::from_secs(30)).unwrap();
+            assert_eq!(
+                first,
+                (
+                    "aaa/layer.tar".to_string(),
+                    sha256_digest(&layer_a),
+                    layer_a.len()
+                )
+            );
+            assert!(seen.try_recv().is_err(), "nothing else has arrived yet");
+            tx.send(Ok(bytes::Bytes::copy_from_slice(&stream[cut..])))
+                .unwrap();
+            drop(tx);
+            let received = receiver.join().unwrap();
+            assert_eq!(received.error, None);
+            // The config blob is spooled but is no layer; manifest.json stays in memory.
+            let rest: Vec<String> = seen.try_iter().map(|(n, _, _)| n).collect();
+            assert_eq!(rest, ["bbb/layer.tar"]);
+            assert_eq!(received.digests.len(), 3);
+        });
+    }
 }

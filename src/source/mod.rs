@@ -39,12 +39,18 @@ pub struct Resolved {
     pub skipped: Vec<String>,
 }
 
+/// Told of each member that looks like a layer as soon as it has arrived whole from a
+/// stream (a daemon's export), with its name (as the store knows it), its sha256 and
+/// its bytes, while the rest of the stream is still being read.
+pub type Arrived<'a> = &'a dyn Fn(String, String, store::Blob);
+
 /// Opens a target and lists its images; a compressed archive inflates within `caps`.
 pub fn open(
     target: &Target,
     spool: &Spool,
     caps: &crate::layer::LayerCaps,
     daemon_opts: daemon::DaemonOptions,
+    arrived: Option<Arrived<'_>>,
 ) -> Result<Opened> {
     let mut label = target.label();
     let (store, resolved) = match target.transport {
@@ -88,7 +94,9 @@ pub fn open(
             let r = oci::images(&store, &label, target.reference.as_deref())?;
             (store, r)
         }
-        Transport::DockerDaemon => daemon::open(target.reference.as_deref(), spool, daemon_opts)?,
+        Transport::DockerDaemon => {
+            daemon::open(target.reference.as_deref(), spool, daemon_opts, arrived)?
+        }
     };
     Ok(Opened {
         label,

@@ -148,13 +148,13 @@ impl MemberStore {
             .insert(normalize_path(name), Received::Blob(Blob::from_vec(data)));
     }
 
-    /// Adds a member written to a spool file (finished), mapping it.
-    pub fn add_file(&mut self, name: &[u8], file: tempfile::NamedTempFile) -> Result<()> {
+    /// Adds a member written to a spool file (finished), mapping it; gives the map.
+    pub fn add_file(&mut self, name: &[u8], file: tempfile::NamedTempFile) -> Result<Blob> {
         let blob = map_file(file.path())?;
         self.members
-            .insert(normalize_path(name), Received::Blob(blob));
+            .insert(normalize_path(name), Received::Blob(blob.clone()));
         self.files.push(file);
-        Ok(())
+        Ok(blob)
     }
 
     /// Adds a link member; `target` is resolved like a tar symlink or hard link.
