@@ -311,10 +311,24 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
     let cache: ContentCache = Default::default();
     // Layers of a stream (a daemon's export) are scanned as they arrive, while the
     // rest of the stream is read; their claims are checked once the manifest is known.
-    let early: Mutex<HashMap<(usize, String), Unverified>> = Default::default();
+    // Should a name arrive twice, the store keeps the last, and so does this: each
+    // arrival is numbered, and a result never replaces one of a later arrival.
+    let early: Mutex<EarlyResults> = Default::default();
+    let keep = |key: (usize, String), seq: u64, u: Option<Unverified>| {
+        if let Ok(mut e) = early.lock()
+            && e.get(&key).is_none_or(|(s, _)| *s < seq)
+        {
+            e.insert(key, (seq, u));
+        }
+    };
     let attempt = std::cell::Cell::new(0usize);
+    let arrivals = std::cell::Cell::new(0u64);
     let (stores, images, attempts) = rayon::in_place_scope(|scope| {
         let arrived = |name: String, digest: String, blob: crate::source::store::Blob| {
+            let key = (attempt.get(), name);
+            let seq = arrivals.get() + 1;
+            arrivals.set(seq);
+            // A layer the results cache holds is taken from there later instead.
             if opts
                 .layer_cache
                 .as_ref()
@@ -323,15 +337,16 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
                     r.digest.as_deref() == Some(&digest) && (!opts.reveal || r.matches.is_empty())
                 })
             {
+                keep(key, seq, None);
                 return;
             }
-            let key = (attempt.get(), name);
-            let (early, spool, cache) = (&early, &spool, &cache);
+            let (keep, spool, cache) = (&keep, &spool, &cache);
             scope.spawn(move |_| {
-                let u = scan_blob(&blob, matcher, spool, opts, cache);
-                if let Ok(mut e) = early.lock() {
-                    e.insert(key, u);
-                }
+                keep(
+                    key,
+                    seq,
+                    Some(scan_blob(&blob, matcher, spool, opts, cache)),
+                )
             });
         };
         open_targets(targets, opts, &spool, &mut out.summary, &arrived, &attempt)
@@ -371,7 +386,7 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
         .map(|j| {
             let blob = &images[j.image].1.layers[j.layer].blob;
             let key = (attempts[j.target], stores[j.target].canonical(blob));
-            Mutex::new(early.remove(&key))
+            Mutex::new(early.remove(&key).and_then(|(_, u)| u))
         })
         .collect();
     let bar = progress_bar(opts.progress, jobs.iter().map(|j| j.size).sum());
@@ -1023,6 +1038,10 @@ fn scan_layer(
         },
     }
 }
+
+/// Layers scanned as they arrived from a stream, by (target attempt, member name): the
+/// arrival's number and the result (none when the results cache holds the layer).
+type EarlyResults = HashMap<(usize, String), (u64, Option<Unverified>)>;
 
 /// A layer blob read, indexed and matched, not yet checked against what a manifest
 /// and config claim of it.
