@@ -12,7 +12,7 @@ use super::store::MemberStore;
 use super::{Arrived, Resolved, SourceIssue, Store};
 use crate::error::{Error, Result};
 use crate::image::{Image, LayerRef};
-use crate::spool::Spool;
+use crate::spool::{DiskGuard, Spool};
 use crate::util::{HashingWriter, sha256_digest};
 use bollard::Docker;
 use bollard::models::ImageInspect;
@@ -169,7 +169,16 @@ struct Received {
     error: Option<String>,
 }
 
-fn receive(reader: ChannelReader, spool: &Spool, arrived: Option<Arrived<'_>>) -> Received {
+/// Reads the export stream: every layer (and any large member) into a spool file of
+/// its own, keeping `min_free` bytes free on the spool's filesystem, the rest in memory.
+/// A member that would go below `min_free` is drained and left out, with an error, so
+/// that what needs no spool (configs, manifests) still arrives.
+fn receive(
+    reader: ChannelReader,
+    spool: &Spool,
+    min_free: u64,
+    arrived: Option<Arrived<'_>>,
+) -> Received {
     let mut r = Received {
         store: MemberStore::default(),
         digests: Vec::new(),
@@ -206,14 +215,19 @@ fn receive(reader: ChannelReader, spool: &Spool, arrived: Option<Arrived<'_>>) -
         }
         let size = e.size();
         let is_blob = name.ends_with(b"layer.tar") || name.starts_with(b"blobs/");
+        let mut disk_full = false;
+        let mut write_error = |err: std::io::Error| {
+            disk_full = err.kind() == std::io::ErrorKind::StorageFull;
+            Error::Layer(err.to_string())
+        };
         let res: Result<()> = if is_blob || size >= SPOOL_AT {
             (|| {
                 let mut file = spool.file()?;
-                let mut w =
-                    HashingWriter::new(BufWriter::with_capacity(1 << 20, file.as_file_mut()));
-                std::io::copy(&mut e, &mut w).map_err(|err| Error::Layer(err.to_string()))?;
+                let guard = DiskGuard::new(file.as_file_mut(), spool, min_free);
+                let mut w = HashingWriter::new(BufWriter::with_capacity(1 << 20, guard));
+                std::io::copy(&mut e, &mut w).map_err(&mut write_error)?;
                 let (mut bw, digest, _) = w.finish();
-                bw.flush().map_err(|err| Error::Layer(err.to_string()))?;
+                bw.flush().map_err(&mut write_error)?;
                 drop(bw);
                 let key = crate::util::normalize_path(&name);
                 r.digests.push((digest.clone(), key.clone()));
@@ -232,7 +246,12 @@ fn receive(reader: ChannelReader, spool: &Spool, arrived: Option<Arrived<'_>>) -
                 .map(|_| r.store.add_bytes(&name, v))
         };
         if let Err(err) = res {
-            r.error = Some(format!("{}: {err}", String::from_utf8_lossy(&name)));
+            let message = format!("{}: {err}", String::from_utf8_lossy(&name));
+            if disk_full && std::io::copy(&mut e, &mut std::io::sink()).is_ok() {
+                r.error.get_or_insert(message);
+                continue;
+            }
+            r.error = Some(message);
             break;
         }
     }
@@ -249,6 +268,7 @@ pub fn open(
     reference: Option<&str>,
     spool: &Spool,
     opts: DaemonOptions,
+    min_free: u64,
     arrived: Option<Arrived<'_>>,
 ) -> Result<(Store, Resolved)> {
     let host = daemon_host();
@@ -358,6 +378,7 @@ pub fn open(
             current: bytes::Bytes::new(),
         },
         spool,
+        min_free,
         arrived,
     );
     drop(rt);
@@ -540,7 +561,7 @@ mod tests {
                     rx,
                     current: bytes::Bytes::new(),
                 };
-                receive(reader, &spool, Some(&arrived))
+                receive(reader, &spool, 0, Some(&arrived))
             });
             tx.send(Ok(bytes::Bytes::copy_from_slice(&stream[..cut])))
                 .unwrap();

@@ -95,7 +95,8 @@ pub fn open(
             (store, r)
         }
         Transport::DockerDaemon => {
-            daemon::open(target.reference.as_deref(), spool, daemon_opts, arrived)?
+            let reference = target.reference.as_deref();
+            daemon::open(reference, spool, daemon_opts, caps.min_free, arrived)?
         }
     };
     Ok(Opened {

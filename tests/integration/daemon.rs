@@ -486,3 +486,45 @@ fn pre_push_hook_refuses_a_present_secret_and_passes_a_clean_image() {
         }
     }
 }
+
+/// A spool filesystem with too little room for the export's layers: each stops with an
+/// error instead of filling the disk, the config and manifest still arrive (the image's
+/// metadata is scanned), and the spool directory is removed.
+#[test]
+fn low_free_disk_stops_spooling_the_export_with_a_clear_error() {
+    let tag = "lh-test/lowdisk:1";
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("l.tar");
+    fixture::write(Form::DockerClassic, &[image(tag)], &p).unwrap();
+    load(&p);
+    let spool = dir.path().join("spool");
+    std::fs::create_dir(&spool).unwrap();
+    let (code, report, stderr) = scan_json(
+        &format!("docker-daemon:{tag}"),
+        &[
+            "--no-cache",
+            "--min-free-disk",
+            "1000000000",
+            "--spool-dir",
+            spool.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    for l in stderr.lines() {
+        assert!(l.starts_with("layerhound: error: "), "{stderr}");
+        assert!(l.contains(&format!("docker-daemon:{tag}")), "{stderr}");
+    }
+    assert!(
+        stderr.lines().any(|l| l.contains("layer.tar")
+            && l.contains("below --min-free-disk 1000000000 MiB")
+            && l.contains("scanned what arrived")),
+        "{stderr}"
+    );
+    find(&report, RULE_GITHUB_APP, "Env[1]");
+    assert_eq!(
+        std::fs::read_dir(&spool).unwrap().count(),
+        0,
+        "spool removed"
+    );
+}
