@@ -332,10 +332,7 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
             if opts
                 .layer_cache
                 .as_ref()
-                .and_then(|c| c.load::<LayerResult>(&digest))
-                .is_some_and(|r| {
-                    r.digest.as_deref() == Some(&digest) && (!opts.reveal || r.matches.is_empty())
-                })
+                .is_some_and(|c| cache_entry(c, &digest, opts.reveal).is_some())
             {
                 keep(key, seq, None);
                 return;
@@ -358,10 +355,13 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
     let mut jobs: Vec<Job> = Vec::new();
     for (ii, (ti, img)) in images.iter().enumerate() {
         for (pos, l) in img.layers.iter().enumerate() {
+            let blob = stores[*ti].get(&l.blob).ok();
+            if let Some(note) = blob.as_ref().and_then(|b| media_type_note(img, l, b)) {
+                out.summary.notes.push(note);
+            }
             job_of
                 .entry((*ti, stores[*ti].canonical(&l.blob)))
                 .or_insert_with(|| {
-                    let blob = stores[*ti].get(&l.blob).ok();
                     jobs.push(Job {
                         target: *ti,
                         size: blob.as_ref().map_or(0, |b| b.len() as u64),
@@ -376,12 +376,10 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
         }
     }
 
-    media_type_notes(&stores, &images, &mut out.summary);
-
     // Largest first, so the big layers do not end the run alone on one core.
     let mut order: Vec<usize> = (0..jobs.len()).collect();
     order.sort_by_key(|&j| std::cmp::Reverse(jobs[j].work));
-    let early: Vec<Mutex<Option<Unverified>>> = jobs
+    let early_by_job: Vec<Mutex<Option<Unverified>>> = jobs
         .iter()
         .map(|j| {
             let blob = &images[j.image].1.layers[j.layer].blob;
@@ -410,7 +408,7 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
                 .and_then(|c| cached_layer(c, store, lref, opts.reveal));
             let from_cache = cached.is_some();
             let r = cached.unwrap_or_else(|| {
-                let scanned = early[j].lock().ok().and_then(|mut e| e.take());
+                let scanned = early_by_job[j].lock().ok().and_then(|mut e| e.take());
                 let r = match scanned {
                     Some(u) => u.verified(lref),
                     None => scan_layer(store, lref, matcher, &spool, opts, &cache),
@@ -988,37 +986,30 @@ impl crate::layer::Visitor for LayerScanner<'_> {
     }
 }
 
-/// Notes each layer whose known media type names another compression than its blob's
+/// A note when a layer's known media type names another compression than its blob's
 /// magic bytes show. The blob is read as the bytes say (as containerd does); an unknown
 /// media type is the source's error, not noted here.
-fn media_type_notes(stores: &[Store], images: &[(usize, Image)], summary: &mut Summary) {
-    for (ti, img) in images {
-        for l in &img.layers {
-            let Some(media) = &l.media_type else { continue };
-            let Some(said) = crate::layer::compression_of_media_type(media) else {
-                continue;
-            };
-            let Ok(blob) = stores[*ti].get(&l.blob) else {
-                continue;
-            };
-            let found = crate::layer::sniff(blob.bytes());
-            if found != said {
-                let digest = l.digest.as_deref().unwrap_or(&l.blob);
-                let name = |c| match c {
-                    crate::layer::Compression::None => "a plain tar",
-                    c => c.as_str(),
-                };
-                summary.notes.push(format!(
-                    "{}: layer {} ({digest}): media type {media} announces {} but the blob is {}; read as {}",
-                    img.source,
-                    l.index,
-                    name(said),
-                    name(found),
-                    name(found)
-                ));
-            }
-        }
+fn media_type_note(
+    img: &Image,
+    l: &crate::image::LayerRef,
+    blob: &crate::source::store::Blob,
+) -> Option<String> {
+    let media = l.media_type.as_deref()?;
+    let said = crate::layer::compression_of_media_type(media)?;
+    let found = crate::layer::sniff(blob.bytes());
+    if found == said {
+        return None;
     }
+    let name = |c| match c {
+        crate::layer::Compression::None => "a plain tar",
+        c => c.as_str(),
+    };
+    let (said, found) = (name(said), name(found));
+    let digest = l.digest.as_deref().unwrap_or(&l.blob);
+    Some(format!(
+        "{}: layer {} ({digest}): media type {media} announces {said} but the blob is {found}; read as {found}",
+        img.source, l.index
+    ))
 }
 
 /// Reads, verifies, indexes and matches one layer blob.
@@ -1221,10 +1212,7 @@ fn cached_layer(
 ) -> Option<LayerResult> {
     let claimed = lref.digest.as_deref().or(lref.diff_id.as_deref())?;
     // The entry first: reading it costs far less than hashing the blob.
-    let mut r: LayerResult = cache.load(claimed)?;
-    if r.digest.as_deref() != Some(claimed) || (reveal && !r.matches.is_empty()) {
-        return None;
-    }
+    let mut r = cache_entry(cache, claimed, reveal)?;
     let blob = store.get(&lref.blob).ok()?;
     let digest = crate::layer::sha256_of(&blob);
     if digest != claimed {
@@ -1237,6 +1225,17 @@ fn cached_layer(
         .any(|(p, c, _)| p == "(layer)" && c.is_empty());
     r.errors = expectation_errors(lref, &digest, &diff_id, blob.len() as u64, !truncated);
     Some(r)
+}
+
+/// The cached result for the blob `digest`, if one is there and will do: a `--reveal`
+/// scan reads layers with findings again, for their secrets.
+fn cache_entry(
+    cache: &crate::results_cache::LayerCache,
+    digest: &str,
+    reveal: bool,
+) -> Option<LayerResult> {
+    let r: LayerResult = cache.load(digest)?;
+    (r.digest.as_deref() == Some(digest) && (!reveal || r.matches.is_empty())).then_some(r)
 }
 
 /// The form of a layer result the cache keeps: secrets reduced to their redacted form.

@@ -146,7 +146,7 @@ pub fn detect(path: &Path) -> Result<Transport> {
         // decompresses it anyway, once, and decides then.
         return Ok(Transport::Archive);
     }
-    let names = tar_member_names(path)?;
+    let names = tar_member_names(f, path)?;
     archive_kind(|n| names.iter().any(|m| m == n)).ok_or_else(|| not_an_image_archive(path))
 }
 
@@ -168,9 +168,11 @@ pub fn not_an_image_archive(path: &Path) -> Error {
     ))
 }
 
-/// Top-level member names of a plain tar, found by seeking over the members' data.
-fn tar_member_names(path: &Path) -> Result<Vec<String>> {
-    let f = crate::source::store::open_regular(path)?;
+/// Top-level member names of the plain tar `f` (at `path`), found by seeking over the
+/// members' data.
+fn tar_member_names(mut f: std::fs::File, path: &Path) -> Result<Vec<String>> {
+    use std::io::Seek;
+    f.rewind().map_err(|e| Error::io(path, e))?;
     let not_tar =
         |e: std::io::Error| Error::Target(format!("{}: not a tar archive: {e}", path.display()));
     let mut ar = tar::Archive::new(std::io::BufReader::new(f));

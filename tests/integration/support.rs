@@ -79,9 +79,9 @@ pub const RULE_PEM: &str = "private-key-rsa";
 pub fn notes_with<'a>(report: &'a Value, needle: &str) -> Vec<&'a str> {
     report["summary"]["notes"]
         .as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>())
-        .unwrap_or_default()
         .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
         .filter(|n| n.contains(needle))
         .collect()
 }
