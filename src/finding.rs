@@ -48,7 +48,22 @@ pub struct Location {
 /// file must not multiply every finding's size.
 pub const MAX_LINKS_SHOWN: usize = 32;
 
-/// One secret found at one place in one image.
+/// One place where a secret was seen: a file in a layer, or a field of the config.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Place {
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub removed_by: Option<RemovedBy>,
+    /// The place's own fingerprint: rule, secret, and where the content lives.
+    pub fingerprint: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package: Option<crate::packages::PackageRef>,
+    pub location: Location,
+}
+
+/// One secret value found in one image, with every place it was seen. The top-level
+/// `status`, `removed_by`, `package`, `location` and `fingerprint` are those of the most
+/// exposed place, `places[0]`.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct Finding {
     pub rule_id: String,
@@ -56,6 +71,8 @@ pub struct Finding {
     pub confidence: Confidence,
     pub secret: String,
     pub fingerprint: String,
+    /// Names the secret value under its rule, wherever it is: sha256 of rule id and secret.
+    pub value_fingerprint: String,
     pub image: String,
     #[serde(rename = "ref")]
     pub reference: Option<String>,
@@ -69,21 +86,138 @@ pub struct Finding {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub package: Option<crate::packages::PackageRef>,
     pub location: Location,
+    /// Every place the secret was seen in this image, most exposed first.
+    pub places: Vec<Place>,
+    /// Which secret this is, whatever the rule: sha256 of its text. Never printed.
+    #[serde(skip)]
+    pub value_id: [u8; 32],
 }
 
 impl Finding {
-    /// A copy with the secret redacted: its first 4 characters, then `…`.
-    pub fn redacted(&self) -> Finding {
-        let mut f = self.clone();
-        f.secret = redact(&self.secret);
-        f
+    /// The place this finding was built from, for a finding of one place.
+    pub fn place(&self) -> Place {
+        Place {
+            status: self.status,
+            removed_by: self.removed_by.clone(),
+            fingerprint: self.fingerprint.clone(),
+            package: self.package.clone(),
+            location: self.location.clone(),
+        }
     }
 }
 
-/// First 4 characters, then `…`.
-pub fn redact(secret: &str) -> String {
-    let head: String = secret.chars().take(4).collect();
-    format!("{head}…")
+/// How exposed a secret at a place with this status is: lower is more exposed. Present
+/// files and config fields can be read from the final image by anyone who pulls it.
+pub fn exposure(s: Status) -> u8 {
+    match s {
+        Status::Present => 0,
+        Status::Metadata => 1,
+        Status::Deleted => 2,
+        Status::Overwritten => 3,
+        Status::Opaque => 4,
+    }
+}
+
+/// Merges findings of the same secret value in the same image into one, its places
+/// ordered most exposed first (then in the order given). Each input finding is one
+/// place; the output keeps the order of each group's first finding.
+pub fn group_by_value(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut index: std::collections::HashMap<(String, Option<String>, String, [u8; 32]), usize> =
+        std::collections::HashMap::new();
+    let mut groups: Vec<Vec<Finding>> = Vec::new();
+    for f in findings {
+        let key = (
+            f.image.clone(),
+            f.reference.clone(),
+            f.platform.clone(),
+            f.value_id,
+        );
+        match index.get(&key) {
+            Some(&g) => groups[g].push(f),
+            None => {
+                index.insert(key, groups.len());
+                groups.push(vec![f]);
+            }
+        }
+    }
+    groups
+        .into_iter()
+        .filter_map(|mut g| {
+            // Stable: equally exposed places keep report order.
+            g.sort_by_key(|f| exposure(f.status));
+            let places: Vec<Place> = g.iter().map(Finding::place).collect();
+            let mut first = g.into_iter().next()?;
+            first.places = places;
+            Some(first)
+        })
+        .collect()
+}
+
+/// A copy of a finding with only the places `keep` accepts, the most exposed of them
+/// on top; None when no place is left.
+pub fn with_places(f: &Finding, keep: impl Fn(&Place) -> bool) -> Option<Finding> {
+    let places: Vec<Place> = f.places.iter().filter(|p| keep(p)).cloned().collect();
+    let top = places.first()?.clone();
+    let mut g = f.clone();
+    g.status = top.status;
+    g.removed_by = top.removed_by;
+    g.fingerprint = top.fingerprint;
+    g.package = top.package;
+    g.location = top.location;
+    g.places = places;
+    Some(g)
+}
+
+impl crate::redact::Redact for RemovedBy {
+    fn redact_with(&mut self, r: &crate::redact::Redactor) {
+        self.created_by.redact_with(r);
+    }
+}
+
+impl crate::redact::Redact for Location {
+    fn redact_with(&mut self, r: &crate::redact::Redactor) {
+        self.layer_digest.redact_with(r);
+        self.diff_id.redact_with(r);
+        self.created_by.redact_with(r);
+        self.path.redact_with(r);
+        self.nested.redact_with(r);
+        self.links.redact_with(r);
+        self.field.redact_with(r);
+    }
+}
+
+impl crate::redact::Redact for crate::packages::PackageRef {
+    fn redact_with(&mut self, r: &crate::redact::Redactor) {
+        self.name.redact_with(r);
+        self.version.redact_with(r);
+    }
+}
+
+impl crate::redact::Redact for Place {
+    fn redact_with(&mut self, r: &crate::redact::Redactor) {
+        self.removed_by.redact_with(r);
+        self.package.redact_with(r);
+        self.location.redact_with(r);
+    }
+}
+
+impl crate::redact::Redact for Finding {
+    /// Masks the secret itself and every string from the image.
+    fn redact_with(&mut self, r: &crate::redact::Redactor) {
+        self.secret = crate::redact::mask(&self.secret);
+        self.image.redact_with(r);
+        self.reference.redact_with(r);
+        self.platform.redact_with(r);
+        self.removed_by.redact_with(r);
+        self.package.redact_with(r);
+        self.location.redact_with(r);
+        self.places.redact_with(r);
+    }
+}
+
+/// The value fingerprint: rule and secret, no place.
+pub fn value_fingerprint(rule_id: &str, secret: &[u8]) -> String {
+    fingerprint(rule_id, secret, &[])
 }
 
 /// A stable fingerprint: rule, secret and where the content lives (diff_id + path for
@@ -106,8 +240,8 @@ mod tests {
 
     #[test]
     fn redaction_keeps_four_chars() {
-        assert_eq!(redact("AKIAZ3MSJV4WWNXUFTBQ"), "AKIA…");
-        assert_eq!(redact("ab"), "ab…");
+        assert_eq!(crate::redact::mask("AKIAZ3MSJV4WWNXUFTBQ"), "AKIA…");
+        assert_eq!(crate::redact::mask("ab"), "ab…");
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod matcher;
 pub mod overlay;
 pub mod packages;
 pub mod policy;
+pub mod redact;
 pub mod report;
 pub mod results_cache;
 pub mod rules;

@@ -436,16 +436,36 @@ fn scan_targets(args: &ScanOptions, reveal: bool) -> Result<Outcome, String> {
     Ok(scan::run(&args.targets, &matcher, &opts))
 }
 
-/// Errors always, notes unless `--quiet`, on stderr.
-fn print_diagnostics(outcome: &Outcome, quiet: bool) {
-    for e in &outcome.summary.errors {
-        eprintln!("layerhound: error: {e}");
+/// Errors always, notes unless `--quiet`, on stderr; without `reveal`, masked like
+/// the report (see [`Outcome::redacted`]).
+fn print_diagnostics(outcome: &Outcome, quiet: bool, reveal: bool) {
+    let masked;
+    let shown = if reveal {
+        outcome
+    } else {
+        masked = outcome.redacted();
+        &masked
+    };
+    let mut lines = Vec::new();
+    for e in &shown.summary.errors {
+        lines.push(format!("layerhound: error: {e}"));
     }
     if !quiet {
-        for n in &outcome.summary.notes {
-            eprintln!("layerhound: note: {n}");
+        for n in &shown.summary.notes {
+            lines.push(format!("layerhound: note: {n}"));
         }
     }
+    let mut text = lines.join("\n").into_bytes();
+    if text.is_empty() {
+        return;
+    }
+    text.push(b'\n');
+    let text = if reveal {
+        std::borrow::Cow::Borrowed(&text[..])
+    } else {
+        outcome.redactor.scrub(&text)
+    };
+    let _ = std::io::stderr().lock().write_all(&text);
 }
 
 /// True when the scan is incomplete: an error, or with `--strict` anything skipped.
@@ -530,7 +550,7 @@ fn run_scan(args: ScanArgs) -> ExitCode {
                 .map_err(|e| e.to_string())
         }
     };
-    print_diagnostics(&outcome, args.scan.quiet);
+    print_diagnostics(&outcome, args.scan.quiet, r.reveal);
     if let Err(e) = written {
         if e.contains("Broken pipe") {
             return ExitCode::from(2);
@@ -552,16 +572,17 @@ fn run_baseline(args: BaselineCreateArgs) -> ExitCode {
         Ok(o) => o,
         Err(e) => return fail(&e),
     };
-    print_diagnostics(&outcome, args.scan.quiet);
+    print_diagnostics(&outcome, args.scan.quiet, false);
     if incomplete(&outcome, args.scan.strict) {
         return fail(&format!(
             "the scan is incomplete; no baseline written to {}",
             args.output.display()
         ));
     }
-    let doc = BaselineFile::of(&outcome.findings);
+    // Paths and fields in a baseline are read by people: masked like a report.
+    let doc = BaselineFile::of(&outcome.redacted().findings);
     let mut json = match serde_json::to_vec_pretty(&doc) {
-        Ok(j) => j,
+        Ok(j) => outcome.redactor.scrub(&j).into_owned(),
         Err(e) => return fail(&format!("baseline: {e}")),
     };
     json.push(b'\n');

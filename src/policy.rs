@@ -28,10 +28,15 @@ pub struct BaselineFile {
     pub findings: Vec<BaselineEntry>,
 }
 
-/// One accepted finding: its fingerprint, and where it was for the reader. No secret.
+/// One accepted place of a finding: its fingerprint, and where it was for the reader.
+/// No secret. `value_fingerprint` names the finding the place belongs to, for the
+/// reader: a finding is accepted when every one of its places is (or when an entry's
+/// `fingerprint` is the value fingerprint itself).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct BaselineEntry {
     pub fingerprint: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_fingerprint: Option<String>,
     #[serde(default)]
     pub rule_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -53,24 +58,28 @@ pub struct BaselineEntry {
 }
 
 impl BaselineFile {
-    /// The baseline of a scan's findings, in report order.
+    /// The baseline of a scan's findings, in report order: one entry per place, so
+    /// that a known secret seen at a new place is still reported.
     pub fn of(findings: &[Finding]) -> BaselineFile {
         BaselineFile {
             version: BASELINE_VERSION,
             created_by: format!("layerhound {}", env!("CARGO_PKG_VERSION")),
             findings: findings
                 .iter()
-                .map(|f| BaselineEntry {
-                    fingerprint: f.fingerprint.clone(),
-                    rule_id: f.rule_id.clone(),
-                    status: Some(f.status),
-                    image: f.image.clone(),
-                    reference: f.reference.clone(),
-                    platform: f.platform.clone(),
-                    layer_index: f.location.layer_index,
-                    path: f.location.path.clone(),
-                    nested: f.location.nested.clone(),
-                    field: f.location.field.clone(),
+                .flat_map(|f| {
+                    f.places.iter().map(move |p| BaselineEntry {
+                        fingerprint: p.fingerprint.clone(),
+                        value_fingerprint: Some(f.value_fingerprint.clone()),
+                        rule_id: f.rule_id.clone(),
+                        status: Some(p.status),
+                        image: f.image.clone(),
+                        reference: f.reference.clone(),
+                        platform: f.platform.clone(),
+                        layer_index: p.location.layer_index,
+                        path: p.location.path.clone(),
+                        nested: p.location.nested.clone(),
+                        field: p.location.field.clone(),
+                    })
                 })
                 .collect(),
         }
@@ -135,8 +144,10 @@ impl Baseline {
         self.fingerprints.is_empty()
     }
 
-    fn contains(&self, fingerprint: &str) -> bool {
-        self.fingerprints.contains(fingerprint)
+    /// True when the baseline names the finding's value, or every one of its places.
+    fn accepts(&self, f: &Finding) -> bool {
+        self.fingerprints.contains(&f.value_fingerprint)
+            || every_place(f, |p| self.fingerprints.contains(&p.fingerprint))
     }
 }
 
@@ -277,16 +288,24 @@ impl IgnoreList {
 }
 
 impl IgnoreEntry {
+    /// True when the entry names the finding's value, or covers every one of its
+    /// places: a known secret seen at a new place is still reported.
     fn matches(&self, f: &Finding) -> bool {
         if let Some(fp) = &self.fingerprint {
-            return *fp == f.fingerprint;
+            return *fp == f.value_fingerprint || every_place(f, |p| *fp == p.fingerprint);
         }
         self.rule.as_ref().is_none_or(|r| *r == f.rule_id)
-            && self
-                .path
-                .as_ref()
-                .is_none_or(|g| f.location.path.as_deref().is_some_and(|p| g.is_match(p)))
+            && every_place(f, |p| {
+                self.path
+                    .as_ref()
+                    .is_none_or(|g| p.location.path.as_deref().is_some_and(|x| g.is_match(x)))
+            })
     }
+}
+
+/// True when `f` has places and `accept` holds for every one of them.
+fn every_place(f: &Finding, accept: impl Fn(&crate::finding::Place) -> bool) -> bool {
+    !f.places.is_empty() && f.places.iter().all(accept)
 }
 
 /// A glob over paths inside the image: `*` stays within one directory, `**` crosses
@@ -323,7 +342,7 @@ pub fn apply(outcome: &mut Outcome, ignore: Option<&IgnoreList>, baseline: Optio
                 .or_default() += 1;
             return false;
         }
-        if baseline.is_some_and(|b| b.contains(&f.fingerprint)) {
+        if baseline.is_some_and(|b| b.accepts(f)) {
             suppressed.baseline += 1;
             return false;
         }
@@ -344,7 +363,7 @@ mod tests {
     const FP: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
     fn finding(rule: &str, path: Option<&str>, fp: &str) -> Finding {
-        Finding {
+        let mut f = Finding {
             rule_id: rule.into(),
             rule_name: rule.into(),
             confidence: crate::rules::Confidence::High,
@@ -365,7 +384,46 @@ mod tests {
                 field: path.is_none().then(|| "Env[0]".to_string()),
                 ..Default::default()
             },
-        }
+            value_fingerprint: FP_VALUE.into(),
+            places: Vec::new(),
+            value_id: [0; 32],
+        };
+        f.places = vec![f.place()];
+        f
+    }
+
+    const FP_VALUE: &str =
+        "sha256:9923456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn a_finding_is_accepted_by_its_value_or_all_of_its_places() {
+        let mut f = finding("r", Some("a/one"), FP);
+        let mut second = f.place();
+        second.fingerprint =
+            "sha256:2223456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef".into();
+        second.location.path = Some("b/two".into());
+        f.places.push(second.clone());
+        let base = |fps: &[&str]| {
+            Baseline::parse(
+                serde_json::json!({"version": 1, "findings":
+                    fps.iter().map(|fp| serde_json::json!({"fingerprint": fp})).collect::<Vec<_>>()})
+                .to_string()
+                .as_bytes(),
+            )
+            .unwrap()
+        };
+        assert!(!base(&[FP]).accepts(&f), "a new place is still reported");
+        assert!(base(&[FP, &second.fingerprint]).accepts(&f));
+        assert!(base(&[FP_VALUE]).accepts(&f));
+        let list = IgnoreList::parse("[[ignore]]\npath = \"a/**\"\nreason = \"x\"\n").unwrap();
+        assert_eq!(list.reason_for(&f), None, "b/two is not covered");
+        let list = IgnoreList::parse("[[ignore]]\npath = \"{a,b}/**\"\nreason = \"x\"\n").unwrap();
+        assert_eq!(list.reason_for(&f), Some("x"));
+        let list = IgnoreList::parse(&format!(
+            "[[ignore]]\nfingerprint = \"{FP_VALUE}\"\nreason = \"v\"\n"
+        ))
+        .unwrap();
+        assert_eq!(list.reason_for(&f), Some("v"));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::layer::{FileRef, TarEntry, walk_layer};
 use crate::matcher::{Item, Matcher, RawMatch};
 use crate::overlay::{LayerFs, Status, is_whiteout, status_of};
 use crate::packages::{FileHashes, PackageDb, is_package_db_path};
+use crate::redact::{HashedSecret, Redact, Redactor};
 use crate::source::{self, Store};
 use crate::spool::Spool;
 use crate::util::{display_bytes, line_col, short_digest};
@@ -206,6 +207,73 @@ pub struct Outcome {
     pub summary: Summary,
     /// The rules behind `findings`, one per rule id, sorted by id.
     pub rules: Vec<RuleInfo>,
+    /// Every secret the scan found, set aside or not: what reports mask.
+    pub redactor: Redactor,
+}
+
+impl Outcome {
+    /// A copy in which every string that came from an image has each secret the scan
+    /// found masked, and each finding's secret is shown redacted. Printing it without
+    /// `--reveal` is the only way a report or diagnostic may show image text.
+    pub fn redacted(&self) -> Outcome {
+        let mut o = Outcome {
+            findings: self.findings.clone(),
+            images: self.images.clone(),
+            summary: self.summary.clone(),
+            rules: self.rules.clone(),
+            redactor: self.redactor.clone(),
+        };
+        let r = &self.redactor;
+        o.findings.redact_with(r);
+        o.images.redact_with(r);
+        o.summary.redact_with(r);
+        o
+    }
+}
+
+impl Redact for ScanError {
+    fn redact_with(&mut self, r: &Redactor) {
+        self.image.redact_with(r);
+        self.layer_digest.redact_with(r);
+        self.path.redact_with(r);
+        self.message.redact_with(r);
+    }
+}
+
+impl Redact for LayerInfo {
+    fn redact_with(&mut self, r: &Redactor) {
+        self.digest.redact_with(r);
+        self.diff_id.redact_with(r);
+        self.created_by.redact_with(r);
+    }
+}
+
+impl Redact for ImageInfo {
+    fn redact_with(&mut self, r: &Redactor) {
+        self.image.redact_with(r);
+        self.reference.redact_with(r);
+        self.tags.redact_with(r);
+        self.repo_digests.redact_with(r);
+        self.platform.redact_with(r);
+        self.config_digest.redact_with(r);
+        self.manifest_digest.redact_with(r);
+        self.layers.redact_with(r);
+    }
+}
+
+impl Redact for Skipped {
+    fn redact_with(&mut self, r: &Redactor) {
+        self.examples.redact_with(r);
+    }
+}
+
+impl Redact for Summary {
+    fn redact_with(&mut self, r: &Redactor) {
+        self.errors.redact_with(r);
+        self.suppressed.by_package.redact_with(r);
+        self.skipped.redact_with(r);
+        self.notes.redact_with(r);
+    }
 }
 
 /// A secret as a layer scan keeps it: in full, or (from the results cache, which
@@ -234,6 +302,11 @@ struct LayerMatch {
     secret: Secret,
     /// Set once the layer's diff_id is known (see [`fingerprint`]).
     fingerprint: String,
+    /// The secret by rule alone (see [`crate::finding::value_fingerprint`]) and by
+    /// hash (to merge places and mask it where a cached result left only its head);
+    /// set with `fingerprint`.
+    value_fingerprint: String,
+    hashed: Option<HashedSecret>,
     line: u64,
     column: u64,
     offset: u64,
@@ -395,11 +468,8 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
             let img = &images[job.image].1;
             let lref = &img.layers[job.layer];
             if let Some(b) = &bar {
-                b.set_message(format!(
-                    "layer {} of {}",
-                    lref.index,
-                    img.reference.as_deref().unwrap_or(&img.source)
-                ));
+                // Only what cannot hold a secret: the scan has not found them all yet.
+                b.set_message(format!("image {} layer {}", job.image + 1, lref.index));
             }
             let store = &stores[job.target];
             let cached = opts
@@ -459,6 +529,17 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
     }
     out.summary.layers = jobs.len();
     out.summary.images = images.len();
+    // Every secret found in a layer is masked in every output, whether or not its
+    // finding is reported: a package file's secret may also sit in a build step.
+    for r in &results {
+        for m in &r.matches {
+            match (&m.secret, &m.hashed) {
+                (Secret::Full(b), _) => out.redactor.add(&display_bytes(b)),
+                (Secret::Redacted(_), Some(h)) => out.redactor.add_hashed(h.clone()),
+                (Secret::Redacted(_), None) => {}
+            }
+        }
+    }
 
     // Hashes of large matched files, computed when a package lists one: by job, entry.
     let mut late_hashes: HashMap<usize, HashMap<usize, FileHashes>> = HashMap::new();
@@ -544,6 +625,9 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
                     confidence: rule.confidence,
                     secret: m.secret.shown(),
                     fingerprint: m.fingerprint.clone(),
+                    value_fingerprint: m.value_fingerprint.clone(),
+                    places: Vec::new(),
+                    value_id: m.hashed.as_ref().map(|h| h.sha256).unwrap_or_default(),
                     image: img.source.clone(),
                     reference: img.reference.clone(),
                     platform: img.platform.clone(),
@@ -593,12 +677,17 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
                 let rule = &matcher.rules.rules[m.rule];
                 let secret = &value[m.secret.clone()];
                 let (line, column) = line_col(value, m.secret.start);
+                let shown = display_bytes(secret);
+                out.redactor.add(&shown);
                 out.findings.push(Finding {
                     rule_id: rule.id.clone(),
                     rule_name: rule.name.clone(),
                     confidence: rule.confidence,
-                    secret: display_bytes(secret),
+                    value_id: HashedSecret::of(&shown).sha256,
+                    secret: shown,
                     fingerprint: fingerprint(&rule.id, secret, &[&mf.field]),
+                    value_fingerprint: crate::finding::value_fingerprint(&rule.id, secret),
+                    places: Vec::new(),
                     image: img.source.clone(),
                     reference: img.reference.clone(),
                     platform: img.platform.clone(),
@@ -616,7 +705,20 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
             }
         }
     }
-    out.findings.sort_by(|a, b| {
+    out.redactor.finish();
+    // Each place in report order, then one finding per secret value and image.
+    sort_findings(&mut out.findings);
+    out.findings = crate::finding::group_by_value(std::mem::take(&mut out.findings));
+    sort_findings(&mut out.findings);
+    out.rules = rules_used(matcher, &out.findings);
+    out.recount();
+    drop(spool);
+    out
+}
+
+/// Report order: image, then layer (config fields last), path, field, offset, rule.
+fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
         (
             &a.image,
             &a.reference,
@@ -634,10 +736,6 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
             .then_with(|| a.location.offset.cmp(&b.location.offset))
             .then_with(|| a.rule_id.cmp(&b.rule_id))
     });
-    out.rules = rules_used(matcher, &out.findings);
-    out.recount();
-    drop(spool);
-    out
 }
 
 impl Outcome {
@@ -889,6 +987,8 @@ impl crate::layer::Visitor for LayerScanner<'_> {
                         rule: m.rule,
                         secret: Secret::Full(bytes[m.secret.clone()].to_vec()),
                         fingerprint: String::new(),
+                        value_fingerprint: String::new(),
+                        hashed: None,
                         line,
                         column,
                         offset: m.secret.start as u64,
@@ -950,6 +1050,8 @@ impl crate::layer::Visitor for LayerScanner<'_> {
                     rule: m.rule,
                     secret: Secret::Full(m.secret.clone()),
                     fingerprint: String::new(),
+                    value_fingerprint: String::new(),
+                    hashed: None,
                     line: m.line,
                     column: m.column,
                     offset: m.offset,
@@ -1107,7 +1209,10 @@ fn scan_blob(
             let path = display_bytes(&m.path);
             let mut place: Vec<&str> = vec![&diff_id, &path];
             place.extend(m.nested.iter().skip(1).map(String::as_str));
-            m.fingerprint = fingerprint(&matcher.rules.rules[m.rule].id, secret, &place);
+            let rule_id = &matcher.rules.rules[m.rule].id;
+            m.fingerprint = fingerprint(rule_id, secret, &place);
+            m.value_fingerprint = crate::finding::value_fingerprint(rule_id, secret);
+            m.hashed = Some(HashedSecret::of(&display_bytes(secret)));
         }
     }
     Unverified {
@@ -1246,7 +1351,7 @@ fn for_cache(r: &LayerResult) -> LayerResult {
             .matches
             .iter()
             .map(|m| LayerMatch {
-                secret: Secret::Redacted(crate::finding::redact(&m.secret.shown())),
+                secret: Secret::Redacted(crate::redact::mask(&m.secret.shown())),
                 ..m.clone()
             })
             .collect(),

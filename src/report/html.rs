@@ -115,7 +115,11 @@ fn assign_lanes(lives: &[Life]) -> Vec<Vec<Life>> {
 
 /// The shown place of a finding: `path:line:col` (with nested members), or `field:col`.
 fn place(f: &Finding) -> String {
-    let l = &f.location;
+    place_of(&f.location)
+}
+
+/// The shown form of one location.
+fn place_of(l: &crate::finding::Location) -> String {
     match (&l.path, &l.field) {
         (Some(path), _) => {
             let chain = if l.nested.is_empty() {
@@ -683,6 +687,18 @@ impl Page<'_> {
                 out,
                 "<div class=\"muted small\">also linked at {}</div>",
                 Esc(&f.location.links.join(", "))
+            )?;
+        }
+        for pl in f.places.iter().skip(1) {
+            let layer = pl
+                .location
+                .layer_index
+                .map_or_else(|| "config".to_string(), |l| format!("layer {l}"));
+            write!(
+                out,
+                "<div class=\"muted small place\">also {}, {layer}: {}</div>",
+                pl.status.as_str(),
+                Esc(&place_of(&pl.location))
             )?;
         }
         if let Some(p) = &f.package {

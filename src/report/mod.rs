@@ -40,18 +40,27 @@ struct JsonReport<'a> {
     images: &'a [crate::scan::ImageInfo],
 }
 
-/// Writes the report.
+/// Writes the report. Without `reveal`, every string from the image is masked first
+/// (see [`Outcome::redacted`]) and every byte written passes through the scan's
+/// redactor last, so no field, present or future, can carry a secret out.
 pub fn write(out: &mut dyn Write, outcome: &Outcome, opts: &ReportOptions) -> io::Result<()> {
-    let findings: Vec<Finding> = if opts.reveal {
-        outcome.findings.clone()
-    } else {
-        outcome.findings.iter().map(Finding::redacted).collect()
-    };
+    if opts.reveal {
+        return write_as_is(out, outcome, opts);
+    }
+    let masked = outcome.redacted();
+    let mut buf = Vec::new();
+    write_as_is(&mut buf, &masked, opts)?;
+    out.write_all(&outcome.redactor.scrub(&buf))
+}
+
+/// Writes the outcome as it is given.
+fn write_as_is(out: &mut dyn Write, outcome: &Outcome, opts: &ReportOptions) -> io::Result<()> {
+    let findings = &outcome.findings;
     match opts.format {
         Format::Json => {
             let doc = JsonReport {
                 version: 1,
-                findings: &findings,
+                findings,
                 summary: &outcome.summary,
                 images: &outcome.images,
             };
@@ -59,7 +68,7 @@ pub fn write(out: &mut dyn Write, outcome: &Outcome, opts: &ReportOptions) -> io
             writeln!(out)
         }
         Format::Jsonl => {
-            for f in &findings {
+            for f in findings {
                 serde_json::to_writer(&mut *out, f)?;
                 writeln!(out)?;
             }
@@ -69,8 +78,8 @@ pub fn write(out: &mut dyn Write, outcome: &Outcome, opts: &ReportOptions) -> io
             )?;
             writeln!(out)
         }
-        Format::Pretty => pretty::write(out, outcome, &findings, opts),
-        Format::Sarif => sarif::write(out, outcome, &findings),
-        Format::Html => html::write(out, outcome, &findings, opts.reveal),
+        Format::Pretty => pretty::write(out, outcome, findings, opts),
+        Format::Sarif => sarif::write(out, outcome, findings),
+        Format::Html => html::write(out, outcome, findings, opts.reveal),
     }
 }

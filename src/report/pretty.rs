@@ -279,9 +279,9 @@ fn write_layer_header(
 }
 
 /// The status badge and place, the rule and secret, and the other names of the file.
-fn write_finding(out: &mut dyn Write, p: &Paint, w: usize, f: &Finding) -> io::Result<()> {
-    let loc = &f.location;
-    let place = match (&loc.path, &loc.field) {
+/// `app/.env:2:19`, `archive.zip → inner/.env:1:5` or `Env[3]:17`.
+fn place_text(loc: &crate::finding::Location) -> String {
+    match (&loc.path, &loc.field) {
         (Some(path), _) => {
             let file = if loc.nested.is_empty() {
                 clean(path)
@@ -292,7 +292,15 @@ fn write_finding(out: &mut dyn Write, p: &Paint, w: usize, f: &Finding) -> io::R
         }
         (None, Some(field)) => format!("{}:{}", clean(field), loc.column),
         _ => String::new(),
-    };
+    }
+}
+
+/// Most other places of one secret listed under it; the rest are counted.
+const MAX_PLACES_SHOWN: usize = 8;
+
+fn write_finding(out: &mut dyn Write, p: &Paint, w: usize, f: &Finding) -> io::Result<()> {
+    let loc = &f.location;
+    let place = place_text(loc);
     // Line 1: `deleted in layer 2: RUN rm …  app/.env:2:19`.
     let status = f.status.as_str();
     let removed = f.removed_by.as_ref().map(|rb| {
@@ -349,6 +357,27 @@ fn write_finding(out: &mut dyn Write, p: &Paint, w: usize, f: &Finding) -> io::R
     if !loc.links.is_empty() {
         let links = format!("also linked at: {}", clean(&loc.links.join(", ")));
         writeln!(out, "      {}", p.dim(&fit_end(&links, w - 6)))?;
+    }
+    // The same secret elsewhere in the image: `also deleted, layer 1: root/.npmrc:1:5`.
+    for pl in f.places.iter().skip(1).take(MAX_PLACES_SHOWN) {
+        let layer = pl
+            .location
+            .layer_index
+            .map_or("config".to_string(), |i| format!("layer {i}"));
+        let text = format!(
+            "also {}, {layer}: {}",
+            pl.status.as_str(),
+            place_text(&pl.location)
+        );
+        writeln!(out, "      {}", p.dim(&fit_middle(&text, w - 6)))?;
+    }
+    let more = f.places.len().saturating_sub(1 + MAX_PLACES_SHOWN);
+    if more > 0 {
+        let text = format!(
+            "and {} (all in JSON)",
+            plural(more, "more place", "more places")
+        );
+        writeln!(out, "      {}", p.dim(&text))?;
     }
     Ok(())
 }

@@ -15,7 +15,7 @@
 //! - `properties` carries the finding's own fields, as in the JSON report.
 
 use super::pretty::shorten;
-use crate::finding::{Finding, Location as FindingLocation, RemovedBy};
+use crate::finding::{Finding, Location as FindingLocation, Place, RemovedBy};
 use crate::overlay::Status;
 use crate::packages::PackageRef;
 use crate::rules::Confidence;
@@ -32,6 +32,8 @@ const URI_BASE: &str = "IMAGE";
 const URI_BASE_DESCRIPTION: &str = "The root of the scanned image: `layer/<index>/` holds each layer's files, `config/` the image metadata. Each result's properties name the image, platform and layer digest.";
 /// The key of the finding fingerprint in `partialFingerprints`.
 const FINGERPRINT_KEY: &str = "layerhound/v1";
+/// The partial fingerprint that names the secret value under its rule, wherever it is.
+const VALUE_FINGERPRINT_KEY: &str = "layerhoundValue/v1";
 /// GitHub's limits on descriptor texts.
 const MAX_NAME: usize = 255;
 const MAX_DESCRIPTION: usize = 1024;
@@ -146,6 +148,9 @@ struct SarifResult<'a> {
     level: &'static str,
     message: Text,
     locations: [Location<'a>; 1],
+    /// The same secret's other places in the image.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    related_locations: Vec<Location<'a>>,
     partial_fingerprints: BTreeMap<&'static str, String>,
     properties: ResultProperties<'a>,
 }
@@ -153,6 +158,10 @@ struct SarifResult<'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Location<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<Text>,
     physical_location: PhysicalLocation,
     logical_locations: [LogicalLocation<'a>; 1],
 }
@@ -194,6 +203,7 @@ struct ResultProperties<'a> {
     confidence: Confidence,
     secret: &'a str,
     fingerprint: &'a str,
+    value_fingerprint: &'a str,
     image: &'a str,
     #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
     reference: Option<&'a str>,
@@ -202,6 +212,7 @@ struct ResultProperties<'a> {
     package: Option<&'a PackageRef>,
     #[serde(flatten)]
     location: &'a FindingLocation,
+    places: &'a [Place],
 }
 
 /// Writes the SARIF log. `findings` are `outcome.findings` as they may be shown
@@ -370,8 +381,9 @@ fn pascal_case(id: &str) -> String {
     }
 }
 
-fn result(f: &Finding, rule_index: usize) -> SarifResult<'_> {
-    let loc = &f.location;
+/// One place of a finding as a SARIF location: a relative URI under the image base,
+/// and the image as its logical location.
+fn location<'a>(f: &'a Finding, loc: &FindingLocation) -> Location<'a> {
     let (uri, place) = match (loc.layer_index, &loc.field) {
         (Some(i), _) => {
             let inner = loc.nested.iter().skip(1).flat_map(|p| p.split('/'));
@@ -390,27 +402,49 @@ fn result(f: &Finding, rule_index: usize) -> SarifResult<'_> {
         (None, None) => (uri_of(["config"]), "config".to_string()),
     };
     let image = f.reference.as_deref().unwrap_or(&f.image);
+    Location {
+        id: None,
+        message: None,
+        physical_location: PhysicalLocation {
+            artifact_location: ArtifactLocation {
+                uri,
+                uri_base_id: URI_BASE,
+            },
+            region: region(loc),
+        },
+        logical_locations: [LogicalLocation {
+            name: image,
+            fully_qualified_name: format!("{image} ({}) {place}", f.platform),
+        }],
+    }
+}
+
+fn result(f: &Finding, rule_index: usize) -> SarifResult<'_> {
+    let loc = &f.location;
+    let related = f
+        .places
+        .iter()
+        .skip(1)
+        .enumerate()
+        .map(|(i, p)| Location {
+            id: Some(i + 1),
+            message: Some(Text {
+                text: format!("The same secret, {}.", p.status.as_str()),
+            }),
+            ..location(f, &p.location)
+        })
+        .collect();
     SarifResult {
         rule_id: &f.rule_id,
         rule_index,
         level: level(f.status),
         message: Text { text: message(f) },
-        locations: [Location {
-            physical_location: PhysicalLocation {
-                artifact_location: ArtifactLocation {
-                    uri,
-                    uri_base_id: URI_BASE,
-                },
-                region: region(loc),
-            },
-            logical_locations: [LogicalLocation {
-                name: image,
-                fully_qualified_name: format!("{image} ({}) {place}", f.platform),
-            }],
-        }],
+        locations: [location(f, loc)],
+        related_locations: related,
         partial_fingerprints: BTreeMap::from([
             (FINGERPRINT_KEY, f.fingerprint.clone()),
             ("primaryLocationLineHash", line_hash(&f.fingerprint)),
+            (VALUE_FINGERPRINT_KEY, f.value_fingerprint.clone()),
         ]),
         properties: ResultProperties {
             status: f.status,
@@ -418,11 +452,13 @@ fn result(f: &Finding, rule_index: usize) -> SarifResult<'_> {
             confidence: f.confidence,
             secret: &f.secret,
             fingerprint: &f.fingerprint,
+            value_fingerprint: &f.value_fingerprint,
             image: &f.image,
             reference: f.reference.as_deref(),
             platform: &f.platform,
             package: f.package.as_ref(),
             location: loc,
+            places: &f.places,
         },
     }
 }
