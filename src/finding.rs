@@ -51,6 +51,8 @@ pub const MAX_LINKS_SHOWN: usize = 32;
 /// One place where a secret was seen: a file in a layer, or a field of the config.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct Place {
+    /// The rule that matched here (the finding's rule is the most confident of these).
+    pub rule_id: String,
     pub status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub removed_by: Option<RemovedBy>,
@@ -97,6 +99,7 @@ impl Finding {
     /// The place this finding was built from, for a finding of one place.
     pub fn place(&self) -> Place {
         Place {
+            rule_id: self.rule_id.clone(),
             status: self.status,
             removed_by: self.removed_by.clone(),
             fingerprint: self.fingerprint.clone(),
@@ -146,7 +149,18 @@ pub fn group_by_value(findings: Vec<Finding>) -> Vec<Finding> {
             // Stable: equally exposed places keep report order.
             g.sort_by_key(|f| exposure(f.status));
             let places: Vec<Place> = g.iter().map(Finding::place).collect();
+            // The finding is named by the most confident rule that matched it.
+            let best = g
+                .iter()
+                .enumerate()
+                .max_by_key(|(i, f)| (f.confidence, std::cmp::Reverse(*i)))
+                .map_or(0, |(i, _)| i);
+            let named = g.get(best)?.clone();
             let mut first = g.into_iter().next()?;
+            first.rule_id = named.rule_id;
+            first.rule_name = named.rule_name;
+            first.confidence = named.confidence;
+            first.value_fingerprint = named.value_fingerprint;
             first.places = places;
             Some(first)
         })

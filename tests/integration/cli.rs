@@ -49,6 +49,7 @@ fn broken_user_rule_is_an_error_naming_file_and_rule() {
         stderr.contains("mine.toml") && stderr.contains("corp-broken"),
         "{stderr}"
     );
+    assert_output_no_leak("broken rule", &out, &reference_secrets());
 }
 
 #[test]
@@ -75,6 +76,7 @@ fn user_rules_add_to_the_builtin_ones() {
             .iter()
             .all(|f| f["rule_id"] == "corp-os")
     );
+    assert_report_no_leak("--rule corp-os", &r, "", &reference_secrets());
 }
 
 #[test]
@@ -95,6 +97,7 @@ fn jsonl_pretty_and_output_file() {
             .unwrap() as usize
             == lines.len() - 1
     );
+    assert_output_no_leak("jsonl", &out, &reference_secrets());
 
     let report = dir.path().join("r.txt");
     let out = run(&[
@@ -113,6 +116,8 @@ fn jsonl_pretty_and_output_file() {
     assert!(pretty.contains("image metadata"), "{pretty}");
     assert!(!pretty.contains(GITHUB_PAT), "redacted");
     assert!(!pretty.contains('\x1b'), "no colour in a file");
+    assert_output_no_leak("pretty -o", &out, &reference_secrets());
+    assert_no_leak("pretty file", pretty.as_bytes(), &reference_secrets());
 }
 
 #[test]
@@ -145,6 +150,13 @@ fn cache_gives_identical_results_and_no_cache_writes_nothing() {
     let mut summary = second["summary"].clone();
     summary.as_object_mut().unwrap().remove("layers_from_cache");
     assert_eq!(uncached["summary"], summary);
+    for (what, r) in [
+        ("uncached", &uncached),
+        ("first", &first),
+        ("second", &second),
+    ] {
+        assert_report_no_leak(what, r, "", &reference_secrets());
+    }
     // --reveal needs the secrets, which the cache never holds: layers with findings
     // are read again, layers without come from the cache.
     let (_, revealed, _) = scan_json(i, &["--cache", c, "--reveal"]);
@@ -219,6 +231,7 @@ fn cached_results_are_not_given_to_a_blob_that_only_claims_the_digest() {
     assert!(report["summary"].get("layers_from_cache").is_none());
     let f = find(&report, RULE_GITHUB_PAT, "srv/token.txt");
     assert_eq!(f["status"], "present");
+    assert_report_no_leak("swapped", &report, &stderr, &[GITHUB_PAT]);
 }
 
 #[test]
@@ -426,6 +439,7 @@ fn color_always_paints_files_and_pipes_and_no_color_silences_auto() {
     let painted = std::fs::read_to_string(&report).unwrap();
     assert!(painted.contains("\x1b["), "{painted}");
     assert!(painted.contains("\x1b[1;31mpresent\x1b[0m"), "{painted}");
+    assert_no_leak("painted file", painted.as_bytes(), &reference_secrets());
     let out = run(&["scan", "--color", "always", img]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("\x1b["));
     let out = run(&["scan", "--color", "auto", img]);
@@ -449,6 +463,7 @@ fn color_always_paints_files_and_pipes_and_no_color_silences_auto() {
     );
     let (_, screen) = run_on_tty(&["scan", img], 100, &[("NO_COLOR", "1")]);
     assert!(!screen.contains('\x1b'), "{screen}");
+    assert_no_leak("terminal", screen.as_bytes(), &reference_secrets());
     let (_, screen) = run_on_tty(&["scan", img], 100, &[("NO_COLOR", "")]);
     assert!(screen.contains("\x1b["), "an empty NO_COLOR is unset");
     let (_, screen) = run_on_tty(&["scan", "--color", "never", img], 100, &[]);
@@ -546,16 +561,21 @@ fn pretty_output_fits_the_terminal() {
     let screen = String::from_utf8(out.stdout).unwrap();
     assert_fits(&screen, 80);
     assert!(!screen.contains('\x1b'), "{screen}");
+    let secrets = [AWS_KEY_ID, GITHUB_PAT, NPM_TOKEN, GITHUB_APP];
+    assert_no_leak("COLUMNS=80", screen.as_bytes(), &secrets);
+    assert_no_leak("COLUMNS=80: stderr", &out.stderr, &secrets);
     // The terminal's own width, colours on.
     for cols in [80, 160] {
         let (code, screen) = run_on_tty(&["scan", img], cols, &[]);
         assert_eq!(code, 1);
         assert!(screen.contains("\x1b["));
         assert_fits(&strip_ansi(&screen), usize::from(cols));
+        assert_no_leak("terminal", strip_ansi(&screen).as_bytes(), &secrets);
     }
     let (_, wide) = run_on_tty(&["scan", "--color", "never", img], 160, &[]);
     assert!(
         wide.lines().any(|l| l.chars().count() > 80),
         "a wide terminal is used: {wide}"
     );
+    assert_no_leak("wide terminal", wide.as_bytes(), &secrets);
 }

@@ -51,7 +51,7 @@ fn every_builtin_rule_finds_its_planted_example() {
     let (code, r, stderr) = scan_json(p.to_str().unwrap(), &[]);
     assert_eq!(code, 1, "{stderr}");
     let mut by_path: HashMap<String, Vec<String>> = HashMap::new();
-    for f in r["findings"].as_array().unwrap() {
+    for f in &places(&r) {
         by_path
             .entry(f["location"]["path"].as_str().unwrap().to_string())
             .or_default()

@@ -20,6 +20,7 @@ fn scan_form(form: Form, dir: &std::path::Path) -> (i32, Value, Vec<fixture::Bui
         "{}: unexpected stderr: {stderr}",
         form.name()
     );
+    assert_report_no_leak(form.name(), &report, &stderr, &reference_secrets());
     (code, report, built)
 }
 
@@ -125,6 +126,7 @@ fn bare_paths_are_detected_by_content() {
         let f = find(&r, RULE_GITHUB_PAT, "srv/token.txt");
         assert_eq!(f["status"], "present", "{}", form.name());
         assert_eq!(f["image"], target(form, &path), "{}", form.name());
+        assert_report_no_leak(form.name(), &r, &stderr, &reference_secrets());
     }
     // A compressed OCI archive is told from a compressed docker save once inflated.
     let oci = dir.path().join("oci.tar");
@@ -144,6 +146,7 @@ fn bare_paths_are_detected_by_content() {
         find(&r, RULE_GITHUB_PAT, "srv/token.txt")["image"],
         format!("oci-archive:{}", gz.display())
     );
+    assert_report_no_leak("oci.tar.gz", &r, &stderr, &reference_secrets());
 }
 
 #[test]
@@ -161,6 +164,7 @@ fn reveal_shows_the_whole_secret() {
     for s in [GITHUB_PAT, AWS_KEY_ID, NPM_TOKEN, GITHUB_APP] {
         assert!(!text.contains(s), "secret {s} leaked in redacted output");
     }
+    assert_no_leak("redacted report", text.as_bytes(), &reference_secrets());
 }
 
 fn clean_image(tag: &str) -> Image {
@@ -225,6 +229,7 @@ fn several_images_share_a_layer_scanned_once_with_per_image_status() {
             "{}",
             form.name()
         );
+        assert_report_no_leak(form.name(), &r, &stderr, &[GITHUB_PAT]);
     }
 }
 
@@ -257,6 +262,7 @@ fn multi_platform_index_scans_every_platform_and_filters() {
         assert_eq!(by_platform("linux/amd64"), Some("present".into()));
         assert_eq!(by_platform("linux/arm64/v8"), Some("deleted".into()));
         assert_eq!(r["summary"]["layers"], 2, "the shared layer is read once");
+        assert_report_no_leak(form.name(), &r, &stderr, &[GITHUB_PAT]);
 
         let (_, r, _) = scan_json(&t, &["--platform", "linux/arm64"]);
         assert!(
@@ -267,6 +273,7 @@ fn multi_platform_index_scans_every_platform_and_filters() {
                 .all(|x| x["platform"] == "linux/arm64/v8")
         );
         assert_eq!(r["summary"]["images"], 1);
+        assert_report_no_leak("--platform linux/arm64", &r, "", &[GITHUB_PAT]);
 
         let (code, _, stderr) = scan_json(&t, &["--platform", "linux/s390x"]);
         assert_eq!(code, 2);
@@ -319,6 +326,7 @@ fn same_path_twice_in_one_layer_last_wins_and_long_names_work() {
     let p = find(&r, RULE_AWS_KEY_ID, &pax);
     assert_eq!(p["status"], "present");
     assert_eq!(p["location"]["line"], 3);
+    assert_report_no_leak("dup", &r, "", &[AWS_KEY_ID, GITHUB_PAT]);
 }
 
 #[test]
@@ -341,6 +349,7 @@ fn buildkit_history_and_labels_are_scanned_as_metadata() {
         find(&r, RULE_NPM, "history[0].created_by")["status"],
         "metadata"
     );
+    assert_report_no_leak("metadata", &r, "", &[GITHUB_PAT, NPM_TOKEN]);
 }
 
 #[test]
@@ -376,6 +385,7 @@ fn classic_save_with_a_layer_at_two_chain_positions_follows_the_archive_symlink(
         .collect();
     assert_eq!(refs, ["corp/a:1", "corp/b:1"]);
     assert_eq!(r["findings"][1]["location"]["layer_index"], 1);
+    assert_report_no_leak("classic", &r, &stderr, &[GITHUB_PAT]);
 }
 
 #[test]

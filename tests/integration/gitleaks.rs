@@ -165,9 +165,8 @@ fn gitleaks_extend_path_chains_and_overrides() {
         img.to_str().unwrap(),
         &["--no-builtin-rules", "--rules", child.to_str().unwrap()],
     );
-    let paths: Vec<&str> = r["findings"]
-        .as_array()
-        .unwrap()
+    let all = places(&r);
+    let paths: Vec<&str> = all
         .iter()
         .map(|f| f["location"]["path"].as_str().unwrap())
         .collect();

@@ -24,6 +24,7 @@ fn reports(image: Image, dir: &Path) -> (Value, std::path::PathBuf) {
     let target = target(Form::OciArchive, &img);
     let (code, json, stderr) = scan_json(&target, &[]);
     assert_eq!(code, 1, "{stderr}");
+    assert_report_no_leak("json", &json, &stderr, &reference_secrets());
     let html = dir.join("report.html");
     for name in ["report.html", "again.html"] {
         let out = run(&[
@@ -40,6 +41,12 @@ fn reports(image: Image, dir: &Path) -> (Value, std::path::PathBuf) {
             Some(1),
             "{}",
             String::from_utf8_lossy(&out.stderr)
+        );
+        assert_output_no_leak(name, &out, &reference_secrets());
+        assert_no_leak(
+            name,
+            &std::fs::read(dir.join(name)).unwrap(),
+            &reference_secrets(),
         );
     }
     assert!(

@@ -15,6 +15,7 @@ mod hostile;
 mod html;
 mod huge;
 mod images;
+mod leaks;
 mod nested;
 mod packages;
 mod policy;

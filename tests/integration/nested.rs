@@ -5,7 +5,7 @@ use crate::fixture::{self, Entry, Form, Image, Layer};
 use crate::support::*;
 use std::io::{Cursor, Write};
 
-fn gz(d: &[u8]) -> Vec<u8> {
+pub fn gz(d: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     e.write_all(d).unwrap();
     e.finish().unwrap()
@@ -21,7 +21,7 @@ pub fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
     w.finish().unwrap().into_inner()
 }
 
-fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+pub fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
     for (n, d) in files {
         let mut h = tar::Header::new_ustar();
@@ -143,8 +143,8 @@ fn nested_image() -> Image {
         )
 }
 
-fn nested_of(f: &serde_json::Value) -> Vec<String> {
-    f["location"]["nested"]
+fn nested_of(f: impl std::borrow::Borrow<serde_json::Value>) -> Vec<String> {
+    f.borrow()["location"]["nested"]
         .as_array()
         .map(|a| a.iter().map(|x| x.as_str().unwrap().to_string()).collect())
         .unwrap_or_default()
@@ -164,7 +164,7 @@ fn secrets_one_level_down_are_found_with_their_chain() {
             "{:#}",
             r["summary"]["skipped"]
         );
-        let jar = find(&r, RULE_AWS_KEY_ID, "app/lib/app.jar");
+        let jar = &find(&r, RULE_AWS_KEY_ID, "app/lib/app.jar");
         assert_eq!(
             nested_of(jar),
             ["app/lib/app.jar", "BOOT-INF/classes/application.properties"]
@@ -177,26 +177,26 @@ fn secrets_one_level_down_are_found_with_their_chain() {
             nested_of(find(&r, RULE_AWS_KEY_ID, "opt/copy/app.jar"))[0],
             "opt/copy/app.jar"
         );
-        let npm = find(&r, RULE_NPM, "srv/backup.tar.gz");
+        let npm = &find(&r, RULE_NPM, "srv/backup.tar.gz");
         assert_eq!(
             nested_of(npm),
             ["srv/backup.tar.gz", "backup.tar", "root/.npmrc"]
         );
         assert_eq!(npm["status"], "deleted", "the status is the outer file's");
         assert_eq!(npm["removed_by"]["layer_index"], 1);
-        let deep = find(&r, RULE_GITHUB_PAT, "srv/deep.tgz");
+        let deep = &find(&r, RULE_GITHUB_PAT, "srv/deep.tgz");
         assert_eq!(
             nested_of(deep),
             ["srv/deep.tgz", "deep.tar", "lib/inner.zip", "conf/deep.env"]
         );
         assert_eq!(deep["location"]["line"], 2);
-        let log = find(&r, RULE_GITHUB_APP, "var/log/app.log.1.gz");
+        let log = &find(&r, RULE_GITHUB_APP, "var/log/app.log.1.gz");
         assert_eq!(nested_of(log), ["var/log/app.log.1.gz", "app.log.1"]);
         assert_eq!(log["location"]["line"], 2);
-        let bin = find(&r, RULE_GITHUB_PAT, "usr/local/bin/agent");
+        let bin = &find(&r, RULE_GITHUB_PAT, "usr/local/bin/agent");
         assert!(nested_of(bin).is_empty());
         assert_eq!(bin["location"]["offset"], 80 + 13);
-        let le = find(&r, RULE_AWS_KEY_ID, "app/appsettings.json");
+        let le = &find(&r, RULE_AWS_KEY_ID, "app/appsettings.json");
         assert_eq!(le["location"]["line"], 2, "line of the decoded text");
         assert_eq!(le["location"]["column"], 14);
         assert_eq!(
@@ -213,7 +213,7 @@ fn secrets_one_level_down_are_found_with_their_chain() {
             nested_of(find(&r, RULE_GITHUB_PAT, "srv/conf.tar.bz2")),
             ["srv/conf.tar.bz2", "conf.tar", "etc/app.env"]
         );
-        let x = find(&r, RULE_GITHUB_PAT, "var/log/auth.log.xz");
+        let x = &find(&r, RULE_GITHUB_PAT, "var/log/auth.log.xz");
         assert_eq!(nested_of(x), ["var/log/auth.log.xz", "auth.log"]);
         assert_eq!(x["location"]["line"], 2);
         assert_eq!(
@@ -224,8 +224,10 @@ fn secrets_one_level_down_are_found_with_their_chain() {
             nested_of(find(&r, RULE_GITHUB_PAT, "var/log/auth.log.2.zst")),
             ["var/log/auth.log.2.zst", "auth.log.2"]
         );
-        let be = find(&r, RULE_AWS_KEY_ID, "app/legacy.ini");
+        let be = &find(&r, RULE_AWS_KEY_ID, "app/legacy.ini");
         assert_eq!(be["location"]["line"], 2);
+        let secrets = [AWS_KEY_ID, GITHUB_PAT, GITHUB_APP, NPM_TOKEN];
+        assert_report_no_leak(form.name(), &r, &stderr, &secrets);
         let mut c = comparable(&r);
         c.sort_by_key(|v| v.to_string());
         match &reference {
@@ -285,6 +287,7 @@ fn bombs_are_cut_counted_and_strict_fails() {
     );
     assert!(reason("--max-entries").is_some(), "{skipped:#?}");
     assert!(reason("--max-depth").is_some(), "{skipped:#?}");
+    assert_report_no_leak("bomb", &r, &stderr, &[GITHUB_PAT, AWS_KEY_ID]);
     let (_, r, _) = scan_json(p.to_str().unwrap(), &["--max-nested-bytes", "1"]);
     let bytes_cut = r["summary"]["skipped"]
         .as_object()
@@ -303,6 +306,7 @@ fn bombs_are_cut_counted_and_strict_fails() {
         nested_of(find(&r, RULE_GITHUB_PAT, "data/deep.gz")).len(),
         5
     );
+    assert_report_no_leak("--max-depth 5", &r, "", &[GITHUB_PAT, AWS_KEY_ID]);
 }
 
 #[test]
@@ -342,6 +346,7 @@ fn a_layer_inflating_past_its_cap_is_scanned_up_to_it_and_counted() {
         r["summary"]["errors"].as_array().unwrap().is_empty(),
         "a cap is not a digest error"
     );
+    assert_report_no_leak("capped", &r, &stderr, &[AWS_KEY_ID, GITHUB_PAT]);
     let (code, r, _) = scan_json(p.to_str().unwrap(), &[]);
     assert_eq!(code, 1);
     assert_eq!(

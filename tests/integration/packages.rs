@@ -75,7 +75,7 @@ fn unmodified_package_files_are_set_aside_and_counted() {
 
     let (code, r, _) = scan_json(p.to_str().unwrap(), &["--include-package-files"]);
     assert_eq!(code, 1);
-    let f = r["findings"].as_array().unwrap();
+    let f = places(&r);
     assert_eq!(f.len(), 3, "{f:#?}");
     let old = f
         .iter()

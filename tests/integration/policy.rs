@@ -68,6 +68,7 @@ fn baseline_survives_recompression_and_reexport_and_reports_only_new_findings() 
     let bl = baseline.to_str().unwrap();
     let out = run(&["baseline", "create", "--quiet", &original, "-o", bl]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_output_no_leak("baseline create", &out, &reference_secrets());
 
     // The file: fingerprints and places, never a secret, not even redacted.
     let text = std::fs::read_to_string(&baseline).unwrap();
@@ -81,6 +82,7 @@ fn baseline_survives_recompression_and_reexport_and_reports_only_new_findings() 
     assert_eq!(entries.len(), old);
     for (e, f) in entries.iter().zip(findings(&before)) {
         assert_eq!(e["fingerprint"], f["fingerprint"]);
+        assert_eq!(e["value_fingerprint"], f["value_fingerprint"]);
         assert_eq!(e["rule_id"], f["rule_id"]);
         assert_eq!(e["status"], f["status"]);
         assert_eq!(e["layer_index"], f["location"]["layer_index"]);
@@ -89,6 +91,7 @@ fn baseline_survives_recompression_and_reexport_and_reports_only_new_findings() 
             assert!(
                 [
                     "fingerprint",
+                    "value_fingerprint",
                     "rule_id",
                     "status",
                     "image",
@@ -112,6 +115,8 @@ fn baseline_survives_recompression_and_reexport_and_reports_only_new_findings() 
         assert!(!text.contains(&redacted), "redacted secret in the baseline");
     }
     assert!(!text.contains('…'), "no redacted value of any kind");
+    assert_no_leak("baseline file", text.as_bytes(), &reference_secrets());
+    assert_report_no_leak("original", &before, "", &reference_secrets());
 
     // The same content in other forms and compressions, plus one new secret.
     for (form, compression) in [
@@ -142,6 +147,10 @@ fn baseline_survives_recompression_and_reexport_and_reports_only_new_findings() 
         assert_eq!(r["summary"]["by_status"], serde_json::json!({"present": 1}));
         assert_eq!(r["summary"]["suppressed"]["baseline"], old);
         assert_eq!(r["summary"]["suppressed"]["ignored"], 0);
+        let mut secrets = reference_secrets();
+        secrets.push(NEW_AWS_KEY_ID.to_string());
+        assert_report_no_leak("all", &all, "", &secrets);
+        assert_report_no_leak("--baseline", &r, &err, &secrets);
 
         // Without the new layer: nothing new, exit 0.
         let same = dir.path().join(format!("same-{}", form.name()));
@@ -151,6 +160,7 @@ fn baseline_survives_recompression_and_reexport_and_reports_only_new_findings() 
         assert!(findings(&r).is_empty(), "{r:#}");
         assert_eq!(r["summary"]["findings"], 0);
         assert_eq!(r["summary"]["suppressed"]["baseline"], old);
+        assert_report_no_leak("same", &r, &err, &reference_secrets());
     }
 }
 
@@ -201,6 +211,7 @@ fn a_bad_baseline_is_a_one_line_error() {
             err.starts_with(&format!("layerhound: error: baseline {file}: ")) && err.contains(want),
             "{err}"
         );
+        assert_output_no_leak(file, &out, &reference_secrets());
     }
 }
 
@@ -222,6 +233,7 @@ fn baseline_of_an_incomplete_scan_is_not_written() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("no baseline written"));
     assert!(!bl.exists());
+    assert_output_no_leak("baseline create", &out, &reference_secrets());
 }
 
 /// A secret that a later layer deletes, and nothing else.
@@ -275,6 +287,7 @@ fn fail_on_decides_the_exit_code_and_the_report_keeps_every_finding() {
         assert_eq!(code, want, "{target} {fail_on:?}: {err}");
         let all = if target == cleaned { 1 } else { 5 };
         assert_eq!(findings(&r).len(), all, "the report lists every finding");
+        assert_report_no_leak(target, &r, &err, &reference_secrets());
     }
 
     // The pretty report lists the deleted secret too.
@@ -285,6 +298,7 @@ fn fail_on_decides_the_exit_code_and_the_report_keeps_every_finding() {
         text.contains("deleted in layer 1: RUN rm /app/.env"),
         "{text}"
     );
+    assert_output_no_leak("pretty", &out, &[AWS_KEY_ID]);
 
     // An error is exit 2 whatever --fail-on says.
     let missing = dir.path().join("missing.tar");
@@ -372,6 +386,8 @@ reason = "vendor test keys"
         !r.to_string().contains(&pat),
         "the ignored finding is not reported"
     );
+    assert_report_no_leak("--ignore-file", &r, &err, &reference_secrets());
+    assert_report_no_leak("all", &all, "", &reference_secrets());
 
     // The HTML report says what was ignored and why.
     let out = run(&[
@@ -389,6 +405,7 @@ reason = "vendor test keys"
         "{html}"
     );
     assert!(html.contains("<li><code>vendor test keys</code>: 2</li>"));
+    assert_output_no_leak("html", &out, &reference_secrets());
 
     // Ignoring and a baseline together: each finding is counted once.
     let bl = dir.path().join("bl.json");
@@ -406,6 +423,12 @@ reason = "vendor test keys"
     assert_eq!(code, 0);
     assert_eq!(r["summary"]["suppressed"]["ignored"], 4);
     assert_eq!(r["summary"]["suppressed"]["baseline"], 1);
+    assert_no_leak(
+        "baseline",
+        &std::fs::read(&bl).unwrap(),
+        &reference_secrets(),
+    );
+    assert_report_no_leak("--baseline", &r, "", &reference_secrets());
 }
 
 #[test]
@@ -444,6 +467,7 @@ fn ignore_file_errors_name_file_and_entry() {
             err.starts_with(&format!("layerhound: error: {i}: ")) && err.contains(want),
             "{text}: {err}"
         );
+        assert_output_no_leak(text, &out, &reference_secrets());
     }
     let missing = dir.path().join("missing.toml");
     let out = run(&["scan", "--ignore-file", missing.to_str().unwrap(), img]);
@@ -497,6 +521,7 @@ fn layerhoundignore_in_the_current_directory_is_read_unless_disabled() {
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(findings(&r).len(), 1);
     assert_eq!(r["summary"]["suppressed"]["ignored"], 0);
+    assert_output_no_leak("--no-ignore-file", &out, &[AWS_KEY_ID]);
 
     // A broken .layerhoundignore is an error too, naming it.
     std::fs::write(work.join(".layerhoundignore"), "[[ignore]]\nrule = \"x\"\n").unwrap();

@@ -268,6 +268,9 @@ fn reference_image_as_sarif_says_what_json_says() {
     ] {
         assert!(!text.contains(secret), "secret {} leaked", &secret[..4]);
     }
+    assert_no_leak("sarif", text.as_bytes(), &reference_secrets());
+    assert_no_leak("sarif: stderr", stderr.as_bytes(), &reference_secrets());
+    assert_report_no_leak("json", &json, "", &reference_secrets());
     // Deterministic: the same scan gives the same bytes.
     let (_, _, again, _) = scan_sarif(&t, &[]);
     assert_eq!(text, again);
@@ -299,6 +302,7 @@ fn reveal_puts_the_secret_in_properties_only() {
 fn the_validator_rejects_what_is_not_sarif() {
     let dir = tempfile::tempdir().unwrap();
     let (_, doc, _, _) = scan_sarif(&reference_archive(dir.path()), &[]);
+    assert_report_no_leak("sarif", &doc, "", &reference_secrets());
     let v = validator();
     assert_valid(&v, &doc);
     let mut no_version = doc.clone();
@@ -387,6 +391,7 @@ fn nested_and_unusual_paths_become_encoded_uris() {
         pat["properties"]["nested"],
         serde_json::json!(["app/bundle.zip", "conf/my app.env"])
     );
+    assert_report_no_leak("sarif", &doc, &stderr, &[GITHUB_PAT, NPM_TOKEN]);
 }
 
 #[test]
@@ -418,4 +423,5 @@ fn scan_errors_are_notifications_of_an_unsuccessful_run() {
             .iter()
             .any(|r| r["ruleId"] == RULE_GITHUB_PAT)
     );
+    assert_report_no_leak("sarif", &doc, "", &reference_secrets());
 }
