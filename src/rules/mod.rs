@@ -37,6 +37,43 @@ pub enum Confidence {
     High,
 }
 
+/// What makes a rule's match a secret.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Deserialize,
+    serde::Serialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// The secret has a format of its own: a provider prefix, a fixed structure, a
+    /// checksum, a key block. Reported wherever it is found.
+    #[default]
+    Provider,
+    /// A value of no format of its own, told by a provider's context (a key name, a
+    /// config file, a connection string). Set aside in third-party code by default.
+    Context,
+    /// Any credential-like assignment, of any provider. Set aside in third-party code
+    /// by default.
+    Generic,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Provider => "provider",
+            Kind::Context => "context",
+            Kind::Generic => "generic",
+        }
+    }
+}
+
 impl Confidence {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -121,6 +158,8 @@ pub struct Rule {
     /// A structure the secret must have (e.g. a decodable JWT).
     pub structure: Option<filters::Structure>,
     pub confidence: Confidence,
+    /// Whether the secret has a format of its own, or is told by its context only.
+    pub kind: Kind,
     /// Whether the rule applies to binary files (false for rules too noisy there).
     pub binary: bool,
     pub window: usize,
@@ -183,6 +222,7 @@ struct RawRule {
     checksum: Option<filters::Checksum>,
     structure: Option<filters::Structure>,
     confidence: Option<Confidence>,
+    kind: Option<Kind>,
     binary: Option<bool>,
     window: Option<usize>,
     #[serde(default)]
@@ -347,6 +387,7 @@ impl RawRule {
             checksum: self.checksum,
             structure: self.structure,
             confidence: self.confidence.unwrap_or(Confidence::Medium),
+            kind: self.kind.unwrap_or_default(),
             binary: self.binary.unwrap_or(true),
             window: self.window.unwrap_or(DEFAULT_WINDOW).clamp(64, 1 << 20),
             keywords: self.keywords,
