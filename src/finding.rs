@@ -60,6 +60,9 @@ pub struct Place {
     pub fingerprint: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub package: Option<crate::packages::PackageRef>,
+    /// The known public test key or example token the secret is: name and source.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_key: Option<String>,
     pub location: Location,
 }
 
@@ -87,6 +90,10 @@ pub struct Finding {
     /// `--include-package-files`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub package: Option<crate::packages::PackageRef>,
+    /// The known public test key or example token the secret is (shown with
+    /// `--include-package-files`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_key: Option<String>,
     pub location: Location,
     /// Every place the secret was seen in this image, most exposed first.
     pub places: Vec<Place>,
@@ -104,6 +111,7 @@ impl Finding {
             removed_by: self.removed_by.clone(),
             fingerprint: self.fingerprint.clone(),
             package: self.package.clone(),
+            test_key: self.test_key.clone(),
             location: self.location.clone(),
         }
     }
@@ -177,6 +185,7 @@ pub fn with_places(f: &Finding, keep: impl Fn(&Place) -> bool) -> Option<Finding
     g.removed_by = top.removed_by;
     g.fingerprint = top.fingerprint;
     g.package = top.package;
+    g.test_key = top.test_key;
     g.location = top.location;
     g.places = places;
     Some(g)
@@ -204,6 +213,7 @@ impl crate::redact::Redact for crate::packages::PackageRef {
     fn redact_with(&mut self, r: &crate::redact::Redactor) {
         self.name.redact_with(r);
         self.version.redact_with(r);
+        self.reason.redact_with(r);
     }
 }
 

@@ -22,6 +22,8 @@ pub mod scan;
 pub mod source;
 pub mod spool;
 pub mod target;
+pub mod testkeys;
+pub mod thirdparty;
 pub mod util;
 
 pub use error::{Error, Result};

@@ -115,9 +115,11 @@ struct ScanOptions {
     /// Scan only this platform of multi-platform images (os/arch[/variant]).
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     platform: Option<String>,
-    /// Also report findings in unmodified files of installed packages (dpkg, apk,
-    /// Python wheels) and in keys packages generate at install time.
-    #[arg(long)]
+    /// Also report what is set aside as package code: findings in unmodified files of
+    /// installed packages (dpkg, apk, Python wheels) and in keys packages generate at
+    /// install time, and findings of context and generic rules in third-party code
+    /// (npm, Python, Cargo, Go, Ruby, Composer, Maven trees).
+    #[arg(long, alias = "include-third-party")]
     include_package_files: bool,
     /// Leave out findings whose path inside the image matches REGEX (repeatable);
     /// they are counted in summary.suppressed.excluded_paths.
@@ -412,8 +414,10 @@ fn scan_targets(args: &ScanOptions, reveal: bool) -> Result<Outcome, String> {
             matcher.rules.rules, matcher.rules.global_allowlists
         );
         let options = format!(
-            "{limits:?}\n{} {}",
-            layer_caps.max_bytes, layer_caps.max_ratio
+            "{limits:?}\n{} {}\n{}",
+            layer_caps.max_bytes,
+            layer_caps.max_ratio,
+            layerhound::testkeys::TEST_KEYS_TOML
         );
         layerhound::results_cache::LayerCache::new(dir, &[rules.as_bytes(), options.as_bytes()])
     });

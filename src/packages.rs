@@ -15,9 +15,16 @@ use std::collections::HashMap;
 /// The package a finding's file belongs to, and why it is set aside.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct PackageRef {
+    /// `deb`, `apk`, `pypi`, `npm`, `cargo`, `go`, `gem`, `composer` or `maven`.
+    pub ecosystem: String,
     pub name: String,
     pub version: String,
     pub reason: String,
+    /// Third-party code an application ships (see [`crate::thirdparty`]): only
+    /// findings of context and generic rules are set aside there. Otherwise the file is
+    /// an installed package's own, unmodified, and every finding in it is set aside.
+    #[serde(skip)]
+    pub third_party: bool,
 }
 
 /// Content hashes of one file, in every form a package database records.
@@ -112,6 +119,8 @@ const GENERATED: &[(&str, &str, &str)] = &[(
 /// The installed packages and their files, as one image's records say at one layer.
 #[derive(Debug, Default)]
 pub struct PackageDb {
+    /// The system package manager whose records were read: `deb` or `apk`.
+    system: &'static str,
     versions: HashMap<String, String>,
     files: HashMap<Vec<u8>, (String, Expected)>,
 }
@@ -129,8 +138,10 @@ impl PackageDb {
                         .into_owned();
                 db.add_md5sums(&pkg, content);
             } else if path == DPKG_STATUS || path.starts_with(DPKG_STATUS_D) {
+                db.system = "deb";
                 db.add_dpkg_status(content);
             } else if path == APK_INSTALLED {
+                db.system = "apk";
                 db.add_apk(content);
             } else if path.ends_with(b"/RECORD") {
                 db.add_record(path, content);
@@ -313,24 +324,36 @@ impl PackageDb {
         if let Some((pkg, expected)) = self.entry(path)
             && hashes().is_some_and(|h| expected.matches(&h))
         {
-            let (name, kind) = match pkg.strip_prefix("pip:") {
-                Some(n) => (n.to_string(), "Python package"),
-                None => (pkg.clone(), "package"),
+            let (name, kind, ecosystem) = match pkg.strip_prefix("pip:") {
+                Some(n) => (n.to_string(), "Python package", "pypi"),
+                None => (pkg.clone(), "package", self.system_name()),
             };
             return Some(PackageRef {
+                ecosystem: ecosystem.to_string(),
                 version: self.versions.get(pkg).cloned().unwrap_or_default(),
                 name,
                 reason: format!("unmodified file of {kind}"),
+                third_party: false,
             });
         }
         GENERATED
             .iter()
             .find(|(p, pkg, _)| p.as_bytes() == path && self.versions.contains_key(*pkg))
             .map(|(_, pkg, why)| PackageRef {
+                ecosystem: self.system_name().to_string(),
                 name: (*pkg).to_string(),
                 version: self.versions.get(*pkg).cloned().unwrap_or_default(),
                 reason: (*why).to_string(),
+                third_party: false,
             })
+    }
+
+    fn system_name(&self) -> &'static str {
+        if self.system.is_empty() {
+            "deb"
+        } else {
+            self.system
+        }
     }
 }
 

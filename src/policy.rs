@@ -385,6 +385,7 @@ mod tests {
                 ..Default::default()
             },
             value_fingerprint: FP_VALUE.into(),
+            test_key: None,
             places: Vec::new(),
             value_id: [0; 32],
         };

@@ -7,10 +7,11 @@ use crate::image::Image;
 use crate::layer::{FileRef, TarEntry, walk_layer};
 use crate::matcher::{Item, Matcher, RawMatch};
 use crate::overlay::{LayerFs, Status, is_whiteout, status_of};
-use crate::packages::{FileHashes, PackageDb, is_package_db_path};
+use crate::packages::{FileHashes, PackageDb, PackageRef, is_package_db_path};
 use crate::redact::{HashedSecret, Redact, Redactor};
 use crate::source::{self, Store};
 use crate::spool::Spool;
+use crate::thirdparty::ThirdParty;
 use crate::util::{display_bytes, line_col, short_digest};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -165,6 +166,18 @@ pub struct Suppressed {
     pub package_files: usize,
     /// Those, per `name version`.
     pub by_package: BTreeMap<String, usize>,
+    /// Findings of context and generic rules in third-party code an application ships
+    /// (shown with `--include-package-files`).
+    pub third_party: usize,
+    /// Those, per `<ecosystem> <name> <version>`.
+    pub third_party_by_package: BTreeMap<String, usize>,
+    /// Those, per rule id.
+    pub third_party_by_rule: BTreeMap<String, usize>,
+    /// Findings whose secret is a known public test key or example token (shown with
+    /// `--include-package-files`).
+    pub test_keys: usize,
+    /// Those, per key.
+    pub by_test_key: BTreeMap<String, usize>,
     /// Findings whose path matched `--exclude-path`.
     pub excluded_paths: usize,
     /// Findings whose fingerprint is in the `--baseline` file.
@@ -173,6 +186,42 @@ pub struct Suppressed {
     pub ignored: usize,
     /// Those, per the entry's `reason`.
     pub by_ignore_reason: BTreeMap<String, usize>,
+}
+
+impl Suppressed {
+    /// Counts a finding of a known test key as set aside.
+    pub fn set_aside_test_key(&mut self, key: &str) {
+        self.test_keys += 1;
+        *self.by_test_key.entry(key.to_string()).or_default() += 1;
+    }
+
+    /// Counts a finding of `rule` in `package`'s file as set aside and says true, when
+    /// it is to be: every finding in an installed package's unmodified file, and those
+    /// of context and generic rules in third-party code.
+    pub fn set_aside_package(&mut self, p: &PackageRef, rule: &crate::rules::Rule) -> bool {
+        if !p.third_party {
+            self.package_files += 1;
+            *self
+                .by_package
+                .entry(format!("{} {}", p.name, p.version))
+                .or_default() += 1;
+            return true;
+        }
+        if rule.kind == crate::rules::Kind::Provider {
+            return false;
+        }
+        self.third_party += 1;
+        *self
+            .third_party_by_package
+            .entry(
+                format!("{} {} {}", p.ecosystem, p.name, p.version)
+                    .trim_end()
+                    .to_string(),
+            )
+            .or_default() += 1;
+        *self.third_party_by_rule.entry(rule.id.clone()).or_default() += 1;
+        true
+    }
 }
 
 /// What a report may say about a rule that produced findings.
@@ -307,6 +356,8 @@ struct LayerMatch {
     /// set with `fingerprint`.
     value_fingerprint: String,
     hashed: Option<HashedSecret>,
+    /// The known public test key the secret is (see [`crate::testkeys`]).
+    known_key: Option<String>,
     line: u64,
     column: u64,
     offset: u64,
@@ -572,7 +623,8 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
                 })
                 .collect(),
         });
-        let mut dbs: Vec<Option<PackageDb>> = (0..img.layers.len()).map(|_| None).collect();
+        let mut dbs: Vec<Option<(PackageDb, ThirdParty)>> =
+            (0..img.layers.len()).map(|_| None).collect();
         for (pos, (l, r)) in img.layers.iter().zip(&layer_results).enumerate() {
             let job = job_of[&(*ti, stores[*ti].canonical(&l.blob))];
             for m in &r.matches {
@@ -580,8 +632,9 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
                     out.summary.suppressed.excluded_paths += 1;
                     continue;
                 }
-                let db =
+                let (db, third) =
                     dbs[pos].get_or_insert_with(|| package_db_as_of(&layer_results, &fss, pos));
+                let rule = &matcher.rules.rules[m.rule];
                 let package = db.classify_with(&m.path, || {
                     m.hashes.clone().or_else(|| {
                         late_hashes
@@ -599,18 +652,19 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
                             .cloned()
                     })
                 });
-                if let Some(p) = &package
+                let package = package.or_else(|| third.classify(&m.path, &m.nested));
+                if let Some(k) = &m.known_key
                     && !opts.include_package_files
                 {
-                    out.summary.suppressed.package_files += 1;
-                    *out.summary
-                        .suppressed
-                        .by_package
-                        .entry(format!("{} {}", p.name, p.version))
-                        .or_default() += 1;
+                    out.summary.suppressed.set_aside_test_key(k);
                     continue;
                 }
-                let rule = &matcher.rules.rules[m.rule];
+                if let Some(p) = &package
+                    && !opts.include_package_files
+                    && out.summary.suppressed.set_aside_package(p, rule)
+                {
+                    continue;
+                }
                 let (status, removed) = status_of(&fss, pos, m.entry, &m.path);
                 let links = r.fs.links_to(&m.path);
                 let path = display_bytes(&m.path);
@@ -626,6 +680,7 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
                     secret: m.secret.shown(),
                     fingerprint: m.fingerprint.clone(),
                     value_fingerprint: m.value_fingerprint.clone(),
+                    test_key: m.known_key.clone(),
                     places: Vec::new(),
                     value_id: m.hashed.as_ref().map(|h| h.sha256).unwrap_or_default(),
                     image: img.source.clone(),
@@ -676,6 +731,14 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
             for m in matches {
                 let rule = &matcher.rules.rules[m.rule];
                 let secret = &value[m.secret.clone()];
+                let test_key = crate::testkeys::lookup(secret);
+                if let Some(k) = &test_key
+                    && !opts.include_package_files
+                {
+                    out.redactor.add(&display_bytes(secret));
+                    out.summary.suppressed.set_aside_test_key(k);
+                    continue;
+                }
                 let (line, column) = line_col(value, m.secret.start);
                 let shown = display_bytes(secret);
                 out.redactor.add(&shown);
@@ -687,6 +750,7 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
                     secret: shown,
                     fingerprint: fingerprint(&rule.id, secret, &[&mf.field]),
                     value_fingerprint: crate::finding::value_fingerprint(&rule.id, secret),
+                    test_key,
                     places: Vec::new(),
                     image: img.source.clone(),
                     reference: img.reference.clone(),
@@ -911,7 +975,11 @@ fn expand_and_match(
 }
 
 /// The package records visible in the filesystem made by layers `0..=pos`.
-fn package_db_as_of(results: &[&LayerResult], fss: &[&LayerFs], pos: usize) -> PackageDb {
+fn package_db_as_of(
+    results: &[&LayerResult],
+    fss: &[&LayerFs],
+    pos: usize,
+) -> (PackageDb, ThirdParty) {
     let below = &fss[..=pos];
     let mut visible: Vec<(&[u8], &[u8])> = Vec::new();
     for (j, r) in results.iter().enumerate().take(pos + 1) {
@@ -921,7 +989,10 @@ fn package_db_as_of(results: &[&LayerResult], fss: &[&LayerFs], pos: usize) -> P
             }
         }
     }
-    PackageDb::build(visible)
+    let (manifests, records): (Vec<_>, Vec<_>) = visible.into_iter().partition(|(p, _)| {
+        crate::thirdparty::manifest_limit(p).is_some() && !is_package_db_path(p)
+    });
+    (PackageDb::build(records), ThirdParty::build(manifests))
 }
 
 /// Among matches of the same span, keeps the one from the most confident rule.
@@ -989,6 +1060,7 @@ impl crate::layer::Visitor for LayerScanner<'_> {
                         fingerprint: String::new(),
                         value_fingerprint: String::new(),
                         hashed: None,
+                        known_key: None,
                         line,
                         column,
                         offset: m.secret.start as u64,
@@ -1052,6 +1124,7 @@ impl crate::layer::Visitor for LayerScanner<'_> {
                     fingerprint: String::new(),
                     value_fingerprint: String::new(),
                     hashed: None,
+                    known_key: None,
                     line: m.line,
                     column: m.column,
                     offset: m.offset,
@@ -1068,10 +1141,17 @@ impl crate::layer::Visitor for LayerScanner<'_> {
         }
         for f in files {
             let e = &entries[f.entry];
-            if self.record_bytes > MAX_RECORD_BYTES || !is_package_db_path(&e.path) {
+            // Package databases whole; third-party manifests up to what names them.
+            let keep = if is_package_db_path(&e.path) {
+                Some(f.range.len())
+            } else {
+                crate::thirdparty::manifest_limit(&e.path).map(|n| n.min(f.range.len()))
+            };
+            let Some(keep) = keep else { continue };
+            if self.record_bytes > MAX_RECORD_BYTES {
                 continue;
             }
-            self.record_bytes += f.range.len();
+            self.record_bytes += keep;
             if self.record_bytes > MAX_RECORD_BYTES {
                 self.errors.push((
                     Some(display_bytes(&e.path)),
@@ -1082,8 +1162,9 @@ impl crate::layer::Visitor for LayerScanner<'_> {
                 ));
                 continue;
             }
+            let start = f.range.start;
             self.records
-                .push((f.entry, e.path.clone(), data[f.range.clone()].to_vec()));
+                .push((f.entry, e.path.clone(), data[start..start + keep].to_vec()));
         }
     }
 }
@@ -1213,6 +1294,7 @@ fn scan_blob(
             m.fingerprint = fingerprint(rule_id, secret, &place);
             m.value_fingerprint = crate::finding::value_fingerprint(rule_id, secret);
             m.hashed = Some(HashedSecret::of(&display_bytes(secret)));
+            m.known_key = crate::testkeys::lookup(secret);
         }
     }
     Unverified {

@@ -269,13 +269,16 @@ impl Page<'_> {
         writeln!(
             out,
             "<p id=\"suppressed\">Suppressed: <b data-suppressed=\"package_files\">{}</b> in unmodified package files \
-             (shown with <code>--include-package-files</code>), <b data-suppressed=\"excluded_paths\">{}</b> by \
+             and <b data-suppressed=\"third_party\">{}</b> of context and generic rules in third-party code \
+             (both shown with <code>--include-package-files</code>), <b data-suppressed=\"excluded_paths\">{}</b> by \
              <code>--exclude-path</code>, <b data-suppressed=\"baseline\">{}</b> in the <code>--baseline</code>, \
              <b data-suppressed=\"ignored\">{}</b> by the ignore file.</p>",
-            sup.package_files, sup.excluded_paths, sup.baseline, sup.ignored
+            sup.package_files, sup.third_party, sup.excluded_paths, sup.baseline, sup.ignored
         )?;
         for (title, counts) in [
             ("Suppressed by package", &sup.by_package),
+            ("Third-party code, by package", &sup.third_party_by_package),
+            ("Third-party code, by rule", &sup.third_party_by_rule),
             ("Ignored, by reason", &sup.by_ignore_reason),
         ] {
             if counts.is_empty() {
@@ -704,10 +707,18 @@ impl Page<'_> {
         if let Some(p) = &f.package {
             write!(
                 out,
-                "<div class=\"muted small\">package {} {} ({})</div>",
+                "<div class=\"muted small\">{} package {} {} ({})</div>",
+                Esc(&p.ecosystem),
                 Esc(&p.name),
                 Esc(&p.version),
                 Esc(&p.reason)
+            )?;
+        }
+        if let Some(k) = &f.test_key {
+            write!(
+                out,
+                "<div class=\"muted small\">known public test key: {}</div>",
+                Esc(k)
             )?;
         }
         write!(

@@ -187,7 +187,11 @@ pub(super) fn write(
         write_image_header(out, &p, w, img, mine.len())?;
         if mine.is_empty() {
             let sup = &outcome.summary.suppressed;
-            let set_aside = sup.baseline + sup.ignored + sup.package_files + sup.excluded_paths;
+            let set_aside = sup.baseline
+                + sup.ignored
+                + sup.package_files
+                + sup.third_party
+                + sup.excluded_paths;
             if set_aside == 0 {
                 writeln!(out, "  no secrets found\n")?;
             } else {
@@ -358,6 +362,20 @@ fn write_finding(out: &mut dyn Write, p: &Paint, w: usize, f: &Finding) -> io::R
         let links = format!("also linked at: {}", clean(&loc.links.join(", ")));
         writeln!(out, "      {}", p.dim(&fit_end(&links, w - 6)))?;
     }
+    if let Some(pk) = &f.package {
+        let text = format!(
+            "{} package {} {}: {}",
+            pk.ecosystem,
+            clean(&pk.name),
+            clean(&pk.version),
+            pk.reason
+        );
+        writeln!(out, "      {}", p.dim(&fit_end(&text, w - 6)))?;
+    }
+    if let Some(k) = &f.test_key {
+        let text = format!("known public test key: {}", clean(k));
+        writeln!(out, "      {}", p.dim(&fit_end(&text, w - 6)))?;
+    }
     // The same secret elsewhere in the image: `also deleted, layer 1: root/.npmrc:1:5`.
     for pl in f.places.iter().skip(1).take(MAX_PLACES_SHOWN) {
         let layer = pl
@@ -415,6 +433,7 @@ fn summary_clauses(s: &crate::scan::Summary) -> Vec<String> {
         (sup.baseline, "in the baseline"),
         (sup.ignored, "ignored"),
         (sup.package_files, "in package files"),
+        (sup.third_party, "generic in third-party code"),
         (sup.excluded_paths, "by --exclude-path"),
     ]
     .iter()

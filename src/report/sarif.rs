@@ -210,6 +210,8 @@ struct ResultProperties<'a> {
     platform: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     package: Option<&'a PackageRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    test_key: Option<&'a str>,
     #[serde(flatten)]
     location: &'a FindingLocation,
     places: &'a [Place],
@@ -457,6 +459,7 @@ fn result(f: &Finding, rule_index: usize) -> SarifResult<'_> {
             reference: f.reference.as_deref(),
             platform: &f.platform,
             package: f.package.as_ref(),
+            test_key: f.test_key.as_deref(),
             location: loc,
             places: &f.places,
         },

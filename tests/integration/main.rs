@@ -21,3 +21,4 @@ mod packages;
 mod policy;
 mod sarif;
 mod support;
+mod thirdparty;
