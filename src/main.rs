@@ -246,7 +246,7 @@ struct PolicyArgs {
 
 #[derive(Subcommand)]
 enum RulesCommand {
-    /// One line per rule: id, confidence, name.
+    /// One line per rule: id, confidence, kind (provider, context, generic), name.
     List {
         #[arg(long, short = 'f', value_enum, default_value = "pretty")]
         format: Format,
@@ -305,12 +305,19 @@ fn main() -> ExitCode {
                 let mut out = std::io::stdout().lock();
                 for r in &set.rules {
                     let res = if format == Format::Pretty {
-                        writeln!(out, "{:<40} {:<6} {}", r.id, r.confidence.as_str(), r.name)
+                        writeln!(
+                            out,
+                            "{:<40} {:<6} {:<8} {}",
+                            r.id,
+                            r.confidence.as_str(),
+                            r.kind.as_str(),
+                            r.name
+                        )
                     } else {
                         writeln!(
                             out,
                             "{}",
-                            serde_json::json!({"id": r.id, "name": r.name, "confidence": r.confidence, "origin": r.origin, "references": r.references, "examples": r.examples})
+                            serde_json::json!({"id": r.id, "name": r.name, "confidence": r.confidence, "kind": r.kind, "origin": r.origin, "references": r.references, "examples": r.examples})
                         )
                     };
                     if res.is_err() {

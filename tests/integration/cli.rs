@@ -28,6 +28,17 @@ fn rules_list_has_enough_rules() {
             "missing {id}"
         );
     }
+    let kind_of = |id: &str| {
+        text.lines()
+            .find(|l| l.split_whitespace().next() == Some(id))
+            .and_then(|l| l.split_whitespace().nth(2))
+            .map(str::to_string)
+    };
+    assert_eq!(kind_of(RULE_GITHUB_PAT).as_deref(), Some("provider"));
+    assert_eq!(
+        kind_of("generic-password-assignment").as_deref(),
+        Some("generic")
+    );
 }
 
 #[test]
