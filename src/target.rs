@@ -56,19 +56,22 @@ impl Target {
     }
 }
 
-/// Splits `PATH[:REF]`: the whole string if it exists as a path, else at the last `:`
-/// whose left side exists.
+/// Splits `PATH[:REF]`: the whole string if it exists as a path, else at the `:` with
+/// the longest left side that exists (a reference has colons of its own:
+/// `app.tar:corp/app:1.2`, `layout:registry.example.test:5000/app:1.2`).
 fn split_path_ref(rest: &str) -> (PathBuf, Option<String>) {
     if Path::new(rest).exists() {
         return (PathBuf::from(rest), None);
     }
-    if let Some((p, r)) = rest.rsplit_once(':')
-        && Path::new(p).exists()
-        && !r.is_empty()
-    {
-        return (PathBuf::from(p), Some(r.to_string()));
+    let split = rest
+        .match_indices(':')
+        .map(|(i, _)| (&rest[..i], &rest[i + 1..]))
+        .filter(|(p, r)| !p.is_empty() && !r.is_empty() && Path::new(p).exists())
+        .next_back();
+    match split {
+        Some((p, r)) => (PathBuf::from(p), Some(r.to_string())),
+        None => (PathBuf::from(rest), None),
     }
-    (PathBuf::from(rest), None)
 }
 
 /// Parses a target string.

@@ -64,8 +64,10 @@ pub fn images(store: &Store, label: &str, wanted: Option<&str>) -> Result<Resolv
         )));
     }
     let mut seen_configs = std::collections::HashSet::new();
+    let mut all_tags: Vec<String> = Vec::new();
     for entry in entries {
         let tags = entry.repo_tags.clone().unwrap_or_default();
+        all_tags.extend(tags.iter().cloned());
         if let Some(w) = wanted
             && !tags.iter().any(|t| ref_matches(t, w))
         {
@@ -123,7 +125,14 @@ pub fn images(store: &Store, label: &str, wanted: Option<&str>) -> Result<Resolv
     if out.images.is_empty()
         && let Some(w) = wanted
     {
-        return Err(Error::Target(format!("{label}: no image tagged {w}")));
+        return Err(Error::Target(format!(
+            "{label}: no image tagged {w} (tags there: {})",
+            if all_tags.is_empty() {
+                "none".to_string()
+            } else {
+                all_tags.join(", ")
+            }
+        )));
     }
     Ok(out)
 }

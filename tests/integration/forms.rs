@@ -167,7 +167,7 @@ fn reveal_shows_the_whole_secret() {
     assert_no_leak("redacted report", text.as_bytes(), &reference_secrets());
 }
 
-fn clean_image(tag: &str) -> Image {
+pub fn clean_image(tag: &str) -> Image {
     Image::new(tag).step(
         "COPY app /app",
         Layer::new(vec![Entry::file("app/main.py", "print('hello')\n")]),

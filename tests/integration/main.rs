@@ -8,6 +8,7 @@ mod chromium;
 mod cli;
 mod daemon;
 mod every_rule;
+mod firsthour;
 mod fixture;
 mod forms;
 mod gitleaks;
