@@ -16,6 +16,9 @@ pub enum Transport {
     /// A compressed archive given as a bare path: docker save or OCI, told apart once
     /// it has been decompressed (into the spool, once) and its members are known.
     Archive,
+    /// `-`: a docker save or OCI archive (plain, gzip or zstd) read from standard input
+    /// as a stream, each layer scanned as soon as it has arrived.
+    Stdin,
 }
 
 impl Transport {
@@ -26,6 +29,7 @@ impl Transport {
             Transport::OciArchive => "oci-archive",
             Transport::DockerDaemon => "docker-daemon",
             Transport::Archive => "archive",
+            Transport::Stdin => "stdin",
         }
     }
 }
@@ -51,6 +55,7 @@ impl Target {
                     self.reference.as_deref().unwrap_or("(all images)")
                 )
             }
+            Transport::Stdin => "stdin:-".to_string(),
             t => format!("{}:{}", t.name(), self.path.display()),
         }
     }
@@ -97,6 +102,9 @@ pub fn parse(raw: &str) -> Result<Target> {
             }
             return Ok(mk(t, path, reference));
         }
+    }
+    if raw == "-" {
+        return Ok(mk(Transport::Stdin, PathBuf::new(), None));
     }
     if let Some(rest) = raw.strip_prefix("docker-daemon:") {
         // `docker-daemon:` alone means every image the daemon holds.

@@ -17,7 +17,7 @@ use crate::util::{HashingWriter, sha256_digest};
 use bollard::Docker;
 use bollard::models::ImageInspect;
 use futures_util::StreamExt;
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufRead, BufWriter, Read, Write};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -174,7 +174,7 @@ struct Received {
 /// A member that would go below `min_free` is drained and left out, with an error, so
 /// that what needs no spool (configs, manifests) still arrives.
 fn receive(
-    reader: ChannelReader,
+    reader: impl Read,
     spool: &Spool,
     min_free: u64,
     arrived: Option<Arrived<'_>>,
@@ -256,6 +256,43 @@ fn receive(
         }
     }
     r
+}
+
+/// Reads a docker save or OCI archive from a stream (standard input): plain, gzip or
+/// zstd, each layer handed to `arrived` as soon as it is whole. An archive cut short is
+/// an error naming where it broke off.
+pub fn receive_archive(
+    reader: impl Read,
+    spool: &Spool,
+    min_free: u64,
+    arrived: Option<Arrived<'_>>,
+) -> Result<(Store, crate::target::Transport)> {
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, reader);
+    let head = reader
+        .fill_buf()
+        .map_err(|e| Error::Target(format!("stdin:-: {e}")))?;
+    let compression = crate::layer::sniff(head);
+    let plain: Box<dyn Read + '_> = match compression {
+        crate::layer::Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(reader)),
+        crate::layer::Compression::Zstd => Box::new(
+            zstd::stream::read::Decoder::with_buffer(reader)
+                .map_err(|e| Error::Target(format!("stdin:-: {e}")))?,
+        ),
+        _ => Box::new(reader),
+    };
+    let received = receive(plain, spool, min_free, arrived);
+    let store = Store::Members(received.store);
+    let kind = crate::target::archive_kind(|n| store.contains(n));
+    match (kind, received.error) {
+        (Some(k), None) => Ok((store, k)),
+        (_, Some(e)) => Err(Error::Target(format!(
+            "stdin:-: the archive on standard input is cut short or damaged: {e}"
+        ))),
+        (None, None) => Err(Error::Target(
+            "stdin:-: standard input holds no docker save or OCI archive (no manifest.json or index.json)"
+                .into(),
+        )),
+    }
 }
 
 /// The image a daemon source names in findings: `docker-daemon:REF`.

@@ -98,6 +98,17 @@ pub fn open(
             let reference = target.reference.as_deref();
             daemon::open(reference, spool, daemon_opts, caps.min_free, arrived)?
         }
+        Transport::Stdin => {
+            let stdin = std::io::stdin().lock();
+            let (store, kind) = daemon::receive_archive(stdin, spool, caps.min_free, arrived)?;
+            label = format!("{}:-", kind.name());
+            let r = if kind == Transport::DockerArchive {
+                docker::images(&store, &label, None)?
+            } else {
+                oci::images(&store, &label, None)?
+            };
+            (store, r)
+        }
     };
     Ok(Opened {
         label,

@@ -55,3 +55,62 @@ fn every_name_an_oci_layout_lists_selects_its_image() {
         assert_eq!(r["summary"]["images"], 1, "{name}");
     }
 }
+
+/// `layerhound scan -f json -q -` with `input` on standard input.
+fn scan_stdin(input: &[u8]) -> (i32, serde_json::Value, String) {
+    use std::io::Write as _;
+    let mut child = command(&["scan", "--format", "json", "--quiet", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let data = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&data);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let v = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}); stderr: {stderr}"));
+    (out.status.code().unwrap(), v, stderr)
+}
+
+#[test]
+fn an_archive_on_standard_input_gives_the_findings_of_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    for form in [Form::DockerClassic, Form::DockerOci, Form::OciArchive] {
+        let p = dir.path().join(form.file_name());
+        fixture::write(form, &[reference_image()], &p).unwrap();
+        let (code, from_file, _) = scan_json(&target(form, &p), &[]);
+        assert_eq!(code, 1);
+        let bytes = std::fs::read(&p).unwrap();
+        let (code, from_stdin, stderr) = scan_stdin(&bytes);
+        assert_eq!(code, 1, "{}: {stderr}", form.name());
+        assert_eq!(
+            comparable(&from_file),
+            comparable(&from_stdin),
+            "{}",
+            form.name()
+        );
+        assert!(
+            from_stdin["findings"][0]["image"]
+                .as_str()
+                .unwrap()
+                .ends_with(":-"),
+            "{from_stdin:#}"
+        );
+        // Compressed on the way in, the same.
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &bytes).unwrap();
+        let (code, gz_stdin, stderr) = scan_stdin(&gz.finish().unwrap());
+        assert_eq!(code, 1, "{stderr}");
+        assert_eq!(comparable(&from_file), comparable(&gz_stdin));
+    }
+    let (code, r, stderr) = scan_stdin(b"this is not an archive at all, just some text\n");
+    assert_eq!(code, 2, "{r:#}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("stdin"), "{stderr}");
+}
