@@ -3,7 +3,6 @@
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use layerhound::matcher::Matcher;
-use layerhound::overlay::Status;
 use layerhound::policy::{self, Baseline, BaselineFile, IgnoreList};
 use layerhound::report::{self, Format, ReportOptions};
 use layerhound::rules::{Confidence, RuleSet, check};
@@ -227,14 +226,8 @@ struct PolicyArgs {
     baseline: Option<PathBuf>,
     /// Exit 1 only when a reported finding has one of these statuses; the report still
     /// lists every finding.
-    #[arg(
-        long,
-        value_enum,
-        value_delimiter = ',',
-        value_name = "STATUS[,STATUS...]",
-        default_values_t = Status::ALL
-    )]
-    fail_on: Vec<Status>,
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "STATUS[,STATUS...]")]
+    fail_on: Vec<policy::FailOn>,
     /// Ignore file: TOML [[ignore]] entries (fingerprint, rule and/or path glob, and a
     /// reason); default: .layerhoundignore in the current directory, if there is one.
     #[arg(long, value_name = "FILE", conflicts_with = "no_ignore_file")]
@@ -570,7 +563,7 @@ fn run_scan(args: ScanArgs) -> ExitCode {
     }
     if incomplete(&outcome, args.scan.strict) {
         ExitCode::from(2)
-    } else if policy::fails(&outcome, &args.policy.fail_on) {
+    } else if policy::fails(&outcome, &policy::FailOn::statuses(&args.policy.fail_on)) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

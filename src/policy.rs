@@ -351,6 +351,45 @@ pub fn apply(outcome: &mut Outcome, ignore: Option<&IgnoreList>, baseline: Optio
     outcome.recount();
 }
 
+/// What `--fail-on` names: a status, or `exposed` for the two that anyone who pulls
+/// the image can read (`present` files and `metadata` in its config).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// `present` and `metadata`: readable from the final image.
+    Exposed,
+    Present,
+    Metadata,
+    Deleted,
+    Overwritten,
+    Opaque,
+}
+
+impl FailOn {
+    /// The statuses a list of `--fail-on` values covers; none given means all.
+    pub fn statuses(list: &[FailOn]) -> Vec<Status> {
+        if list.is_empty() {
+            return Status::ALL.to_vec();
+        }
+        let mut out = Vec::new();
+        for f in list {
+            let add: &[Status] = match f {
+                FailOn::Exposed => &[Status::Present, Status::Metadata],
+                FailOn::Present => &[Status::Present],
+                FailOn::Metadata => &[Status::Metadata],
+                FailOn::Deleted => &[Status::Deleted],
+                FailOn::Overwritten => &[Status::Overwritten],
+                FailOn::Opaque => &[Status::Opaque],
+            };
+            for s in add {
+                if !out.contains(s) {
+                    out.push(*s);
+                }
+            }
+        }
+        out
+    }
+}
+
 /// True when a reported finding has one of the `fail_on` statuses.
 pub fn fails(outcome: &Outcome, fail_on: &[Status]) -> bool {
     outcome.findings.iter().any(|f| fail_on.contains(&f.status))

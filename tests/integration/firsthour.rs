@@ -114,3 +114,49 @@ fn an_archive_on_standard_input_gives_the_findings_of_the_file() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("stdin"), "{stderr}");
 }
+
+/// The `--fail-on` value a file recommends, as written after `--fail-on `.
+fn gates_in(text: &str) -> Vec<String> {
+    text.match_indices("--fail-on ")
+        .map(|(i, m)| {
+            text[i + m.len()..]
+                .split(|c: char| c.is_whitespace() || c == '`')
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn every_recommended_gate_stops_a_secret_in_env() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("env.tar");
+    let img = crate::fixture::Image::new("corp/env:1")
+        .env(&format!("GITHUB_TOKEN={GITHUB_PAT}"))
+        .step(
+            "COPY app /app",
+            crate::fixture::Layer::new(vec![crate::fixture::Entry::file("app/run", "#!/bin/sh\n")]),
+        );
+    fixture::write(Form::OciArchive, &[img], &p).unwrap();
+    let t = target(Form::OciArchive, &p);
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut gates = Vec::new();
+    for file in ["README.md", "contrib/pre-push", ".pre-commit-hooks.yaml"] {
+        let text = std::fs::read_to_string(format!("{root}/{file}")).unwrap();
+        let found = gates_in(&text);
+        assert!(!found.is_empty(), "{file} recommends a gate");
+        gates.extend(found);
+    }
+    gates.sort();
+    gates.dedup();
+    for gate in gates.iter().filter(|g| !g.starts_with("STATUS")) {
+        let (code, r, stderr) = scan_json(&t, &["--fail-on", gate]);
+        assert_eq!(
+            code, 1,
+            "--fail-on {gate} lets an ENV secret through: {stderr} {r:#}"
+        );
+    }
+    let (code, _, _) = scan_json(&t, &["--fail-on", "deleted,overwritten"]);
+    assert_eq!(code, 0);
+}
