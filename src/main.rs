@@ -313,8 +313,13 @@ fn main() -> ExitCode {
                             serde_json::json!({"id": r.id, "name": r.name, "confidence": r.confidence, "kind": r.kind, "origin": r.origin, "references": r.references, "examples": r.examples})
                         )
                     };
-                    if res.is_err() {
-                        return ExitCode::from(2);
+                    match res {
+                        Ok(()) => {}
+                        // `rules list | head`: the reader has what it wanted.
+                        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                            return ExitCode::SUCCESS;
+                        }
+                        Err(e) => return fail(&format!("writing to stdout: {e}")),
                     }
                 }
                 ExitCode::SUCCESS
@@ -539,8 +544,17 @@ fn run_scan(args: ScanArgs) -> ExitCode {
         color,
         width: terminal_width(),
     };
+    // Pretty output to the terminal says nothing when there is nothing to say: with
+    // `--quiet` on a clean image, or when no image could be read at all (the error on
+    // stderr says why; a "0 findings in 0 images" would read as a clean result).
+    let nothing_to_say = r.format == Format::Pretty
+        && r.output.is_none()
+        && outcome.findings.is_empty()
+        && ((args.scan.quiet && outcome.summary.errors.is_empty())
+            || (outcome.summary.images == 0 && !outcome.summary.errors.is_empty()));
     let written = match &r.output {
-        Some(path) => std::fs::File::create(path)
+        _ if nothing_to_say => Ok(()),
+        Some(path) => create_report_file(path, r.reveal)
             .and_then(|f| {
                 let mut w = std::io::BufWriter::new(f);
                 report::write(&mut w, &outcome, &ropts)?;
@@ -560,6 +574,15 @@ fn run_scan(args: ScanArgs) -> ExitCode {
             return ExitCode::from(2);
         }
         return fail(&format!("writing report: {e}"));
+    }
+    if let Some(path) = &r.output
+        && !args.scan.quiet
+    {
+        eprintln!(
+            "layerhound: {}; report written to {}",
+            report::summary_line(&outcome.summary),
+            path.display()
+        );
     }
     if incomplete(&outcome, args.scan.strict) {
         ExitCode::from(2)
@@ -608,6 +631,24 @@ fn run_baseline(args: BaselineCreateArgs) -> ExitCode {
         );
     }
     ExitCode::SUCCESS
+}
+
+/// The report file: readable by its owner only when it holds secrets in full.
+fn create_report_file(path: &std::path::Path, reveal: bool) -> std::io::Result<std::fs::File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    if reveal {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        o.mode(0o600);
+        // An existing file keeps its mode: narrow it too.
+        if let Ok(meta) = std::fs::metadata(path)
+            && meta.is_file()
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    o.open(path)
 }
 
 /// Writes `bytes` to `path` through a temporary file beside it, so a reader never sees

@@ -40,6 +40,11 @@ struct JsonReport<'a> {
     images: &'a [crate::scan::ImageInfo],
 }
 
+/// One line for people: `5 findings (1 present, 1 deleted, …) in 1 image, 4 layers`.
+pub fn summary_line(s: &crate::scan::Summary) -> String {
+    pretty::summary_clauses(s).join(" ")
+}
+
 /// Writes the report. Without `reveal`, every string from the image is masked first
 /// (see [`Outcome::redacted`]) and every byte written passes through the scan's
 /// redactor last, so no field, present or future, can carry a secret out.

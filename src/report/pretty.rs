@@ -402,7 +402,7 @@ fn write_finding(out: &mut dyn Write, p: &Paint, w: usize, f: &Finding) -> io::R
 
 /// The closing summary in clauses that are kept whole on a line when they fit:
 /// `5 findings (1 present, …)`, `in 1 image, 4 layers, 15.0 KiB scanned`, `set aside: …`.
-fn summary_clauses(s: &crate::scan::Summary) -> Vec<String> {
+pub(super) fn summary_clauses(s: &crate::scan::Summary) -> Vec<String> {
     let by: Vec<String> = Status::ALL
         .iter()
         .filter_map(|st| {

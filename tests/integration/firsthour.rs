@@ -160,3 +160,92 @@ fn every_recommended_gate_stops_a_secret_in_env() {
     let (code, _, _) = scan_json(&t, &["--fail-on", "deleted,overwritten"]);
     assert_eq!(code, 0);
 }
+
+#[test]
+fn quiet_when_clean_one_line_with_a_report_file_and_nothing_for_a_fatal_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let clean = dir.path().join("clean.tar");
+    fixture::write(
+        Form::OciArchive,
+        &[crate::forms::clean_image("corp/clean:1")],
+        &clean,
+    )
+    .unwrap();
+    let clean = target(Form::OciArchive, &clean);
+    let out = run(&["scan", "-q", &clean]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out:?}");
+
+    let dirty = dir.path().join("dirty.tar");
+    fixture::write(Form::OciArchive, &[reference_image()], &dirty).unwrap();
+    let dirty = target(Form::OciArchive, &dirty);
+    let file = dir.path().join("report.json");
+    let out = run(&["scan", "-f", "json", "-o", file.to_str().unwrap(), &dirty]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("5 findings") && stderr.contains(file.to_str().unwrap()),
+        "{stderr}"
+    );
+    let out = run(&[
+        "scan",
+        "-q",
+        "-f",
+        "json",
+        "-o",
+        file.to_str().unwrap(),
+        &dirty,
+    ]);
+    assert!(out.stderr.is_empty(), "-q: no summary line");
+
+    // With --reveal, the report file is readable by its owner only.
+    let out = run(&[
+        "scan",
+        "-q",
+        "--reveal",
+        "-o",
+        file.to_str().unwrap(),
+        &dirty,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    let missing = format!("docker-archive:{}/nope.tar", dir.path().display());
+    let out = run(&["scan", &missing]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        out.stdout.is_empty(),
+        "no '0 findings' report for a fatal error: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
+}
+
+#[test]
+fn rules_list_into_a_closed_pipe_ends_quietly() {
+    use std::process::Stdio;
+    let mut child = command(&["rules", "list", "--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read a little, then close the pipe, as `head -1` does (the JSON list is larger
+    // than a pipe's buffer, so the writer meets the closed pipe).
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 64];
+    std::io::Read::read_exact(&mut stdout, &mut first).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
