@@ -130,6 +130,12 @@ struct ScanOptions {
     /// No progress bar and no messages besides the report and errors.
     #[arg(long, short = 'q')]
     quiet: bool,
+    /// No progress bar (notes are still shown).
+    #[arg(long)]
+    no_progress: bool,
+    /// Flags of other scanners that layerhound answers with its own equivalent.
+    #[command(flatten)]
+    foreign: ForeignFlags,
     /// Directory for the private spool (decompressed layers); default: the system temp dir.
     #[arg(long, value_name = "DIR", env = "LAYERHOUND_SPOOL_DIR")]
     spool_dir: Option<PathBuf>,
@@ -200,12 +206,60 @@ struct ScanArgs {
     policy: PolicyArgs,
 }
 
+/// Flags users of Trivy, gitleaks and TruffleHog type by habit, that do not fit
+/// layerhound's model: each is an error naming the flag to use instead.
+#[derive(Args)]
+struct ForeignFlags {
+    #[arg(long, hide = true, value_name = "SEVERITY")]
+    severity: Option<String>,
+    #[arg(long, hide = true)]
+    only_verified: bool,
+    #[arg(long, hide = true, value_name = "FILE")]
+    config: Option<String>,
+}
+
+impl ForeignFlags {
+    /// The error for the first foreign flag given, if any.
+    fn refuse(&self) -> Option<&'static str> {
+        if self.severity.is_some() {
+            return Some(
+                "--severity: layerhound rates rules by confidence: use --min-confidence high|medium|low, and --fail-on for which statuses fail the scan",
+            );
+        }
+        if self.only_verified {
+            return Some(
+                "--only-verified: layerhound never calls a provider (it works offline): use --min-confidence high for the most exact rules",
+            );
+        }
+        if self.config.is_some() {
+            return Some(
+                "--config: layerhound reads rule files, gitleaks' TOML included, with --rules PATH",
+            );
+        }
+        None
+    }
+}
+
 #[derive(Args)]
 #[command(next_help_heading = "Report")]
 struct ReportArgs {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value = "pretty")]
     format: Format,
+    /// Same as --format json.
+    #[arg(long, conflicts_with = "format")]
+    json: bool,
+    /// Redact secrets: the default without --reveal (accepted for users of gitleaks and
+    /// TruffleHog; an optional percentage is ignored: at most 4 characters are shown).
+    #[arg(
+        long,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "100",
+        value_name = "PERCENT",
+        conflicts_with = "reveal"
+    )]
+    redact: Option<u8>,
     /// Write the report to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
@@ -228,6 +282,10 @@ struct PolicyArgs {
     /// lists every finding.
     #[arg(long, value_enum, value_delimiter = ',', value_name = "STATUS[,STATUS...]")]
     fail_on: Vec<policy::FailOn>,
+    /// The exit code when a reported finding fails the policy (default 1; 0 reports
+    /// without failing; 2 is kept for an incomplete scan).
+    #[arg(long, value_name = "CODE", value_parser = exit_code_value)]
+    exit_code: Option<u8>,
     /// Ignore file: TOML [[ignore]] entries (fingerprint, rule and/or path glob, and a
     /// reason); default: .layerhoundignore in the current directory, if there is one.
     #[arg(long, value_name = "FILE", conflicts_with = "no_ignore_file")]
@@ -253,18 +311,77 @@ enum RulesCommand {
     },
 }
 
-fn load_rules(a: &RuleArgs) -> layerhound::Result<RuleSet> {
+/// Loads and selects the rules. Every rule id the options name, and each of `named`
+/// (where it is named, the id), must name a loaded rule.
+fn load_rules(a: &RuleArgs, named: &[(String, String)]) -> Result<RuleSet, String> {
     let mut set = if a.no_builtin_rules {
         RuleSet::default()
     } else {
-        RuleSet::builtin()?
+        RuleSet::builtin().map_err(|e| e.to_string())?
     };
     for p in &a.rules {
-        set.overlay(RuleSet::load_path(p)?);
+        set.overlay(RuleSet::load_path(p).map_err(|e| e.to_string())?);
     }
     set.finish();
+    // A rule id that names no rule would scan with fewer rules than asked, silently.
+    for (flag, ids) in [("--rule", &a.only), ("--exclude-rule", &a.exclude)] {
+        for id in ids.iter() {
+            check_rule_id(&set, id).map_err(|e| format!("{flag} {e}"))?;
+        }
+    }
+    for (place, id) in named {
+        check_rule_id(&set, id).map_err(|e| format!("{place}: rule {e}"))?;
+    }
     set.select(&a.only, &a.exclude, a.min_confidence);
+    if set.rules.is_empty() {
+        return Err(if a.no_builtin_rules && a.rules.is_empty() {
+            "no rules to scan with: --no-builtin-rules needs --rules PATH".to_string()
+        } else {
+            "no rules to scan with: the rule options leave none".to_string()
+        });
+    }
     Ok(set)
+}
+
+/// Ok when `id` names a loaded rule; else an error with the closest ids.
+fn check_rule_id(set: &RuleSet, id: &str) -> Result<(), String> {
+    if set.rules.iter().any(|r| r.id == id) {
+        return Ok(());
+    }
+    let mut near: Vec<(usize, &str)> = set
+        .rules
+        .iter()
+        .map(|r| (edit_distance(id, &r.id), r.id.as_str()))
+        .collect();
+    near.sort();
+    let close: Vec<&str> = near
+        .iter()
+        .filter(|(d, _)| *d <= id.len().max(4) / 2)
+        .take(3)
+        .map(|(_, r)| *r)
+        .collect();
+    let hint = if close.is_empty() {
+        " (`layerhound rules list` lists them)".to_string()
+    } else {
+        format!(" (did you mean {}?)", close.join(", "))
+    };
+    Err(format!("{id:?}: no such rule{hint}"))
+}
+
+/// Levenshtein distance, for suggestions.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }
 
 fn main() -> ExitCode {
@@ -293,7 +410,12 @@ fn main() -> ExitCode {
                 Err(e) => fail(&format!("man page: {e}")),
             }
         }
-        Command::Rules(RulesCommand::List { format, rules }) => match load_rules(&rules) {
+        Command::Rules(RulesCommand::List { format, .. })
+            if matches!(format, Format::Sarif | Format::Html) =>
+        {
+            fail("rules list writes pretty, json or jsonl (one JSON object per rule and line)")
+        }
+        Command::Rules(RulesCommand::List { format, rules }) => match load_rules(&rules, &[]) {
             Ok(set) => {
                 let mut out = std::io::stdout().lock();
                 for r in &set.rules {
@@ -376,8 +498,12 @@ fn fail(msg: &str) -> ExitCode {
 }
 
 /// Compiles the rules and scans the targets; an error here is one line, for [`fail`].
-fn scan_targets(args: &ScanOptions, reveal: bool) -> Result<Outcome, String> {
-    let set = load_rules(&args.rules).map_err(|e| e.to_string())?;
+fn scan_targets(
+    args: &ScanOptions,
+    reveal: bool,
+    named_rules: &[(String, String)],
+) -> Result<Outcome, String> {
+    let set = load_rules(&args.rules, named_rules)?;
     let cache_dir = if args.no_cache {
         None
     } else {
@@ -429,7 +555,7 @@ fn scan_targets(args: &ScanOptions, reveal: bool) -> Result<Outcome, String> {
     let opts = scan::Options {
         platform: args.platform.clone(),
         spool_dir: args.spool_dir.clone(),
-        progress: std::io::stderr().is_terminal() && !args.quiet,
+        progress: std::io::stderr().is_terminal() && !args.quiet && !args.no_progress,
         include_package_files: args.include_package_files,
         exclude_paths,
         all_images: args.all_images,
@@ -502,8 +628,23 @@ fn ignore_list(args: &PolicyArgs) -> layerhound::Result<Option<(IgnoreList, Opti
     Ok(Some((list, Some(note))))
 }
 
-fn run_scan(args: ScanArgs) -> ExitCode {
+/// `--exit-code`: any code but 2, which means an incomplete scan.
+fn exit_code_value(s: &str) -> Result<u8, String> {
+    match s.parse::<u8>() {
+        Ok(2) => Err("2 means an incomplete scan; choose another code".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err("a number from 0 to 255".into()),
+    }
+}
+
+fn run_scan(mut args: ScanArgs) -> ExitCode {
     layerhound::spool::install_signal_cleanup();
+    if let Some(e) = args.scan.foreign.refuse() {
+        return fail(e);
+    }
+    if args.report.json {
+        args.report.format = Format::Json;
+    }
     // The policy files are read first: a bad one fails before any work is done.
     let ignore = match ignore_list(&args.policy) {
         Ok(i) => i,
@@ -519,7 +660,17 @@ fn run_scan(args: ScanArgs) -> ExitCode {
         Ok(b) => b,
         Err(e) => return fail(&e.to_string()),
     };
-    let mut outcome = match scan_targets(&args.scan, args.report.reveal) {
+    let ignore_name = args
+        .policy
+        .ignore_file
+        .as_ref()
+        .map_or_else(|| policy::IGNORE_FILE_NAME.to_string(), |p| p.display().to_string());
+    let named: Vec<(String, String)> = ignore
+        .iter()
+        .flat_map(|(l, _)| l.rule_ids())
+        .map(|(n, id)| (format!("{ignore_name}: [[ignore]] entry {n}"), id.to_string()))
+        .collect();
+    let mut outcome = match scan_targets(&args.scan, args.report.reveal, &named) {
         Ok(o) => o,
         Err(e) => return fail(&e),
     };
@@ -587,15 +738,18 @@ fn run_scan(args: ScanArgs) -> ExitCode {
     if incomplete(&outcome, args.scan.strict) {
         ExitCode::from(2)
     } else if policy::fails(&outcome, &policy::FailOn::statuses(&args.policy.fail_on)) {
-        ExitCode::from(1)
+        ExitCode::from(args.policy.exit_code.unwrap_or(1))
     } else {
         ExitCode::SUCCESS
     }
 }
 
 fn run_baseline(args: BaselineCreateArgs) -> ExitCode {
+    if let Some(e) = args.scan.foreign.refuse() {
+        return fail(e);
+    }
     layerhound::spool::install_signal_cleanup();
-    let outcome = match scan_targets(&args.scan, false) {
+    let outcome = match scan_targets(&args.scan, false, &[]) {
         Ok(o) => o,
         Err(e) => return fail(&e),
     };

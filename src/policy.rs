@@ -278,6 +278,15 @@ impl IgnoreList {
         self.entries.is_empty()
     }
 
+    /// The rule ids the entries name, with each entry's number (from 1).
+    pub fn rule_ids(&self) -> Vec<(usize, &str)> {
+        self.entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.rule.as_deref().map(|r| (i + 1, r)))
+            .collect()
+    }
+
     /// The reason of the first entry that matches `f`.
     fn reason_for(&self, f: &Finding) -> Option<&str> {
         self.entries

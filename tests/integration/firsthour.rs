@@ -249,3 +249,132 @@ fn rules_list_into_a_closed_pipe_ends_quietly() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+fn demo_target(dir: &std::path::Path) -> String {
+    let p = dir.join("demo.tar");
+    fixture::write(Form::OciArchive, &[reference_image()], &p).unwrap();
+    target(Form::OciArchive, &p)
+}
+
+fn one_line_error(out: &std::process::Output) -> String {
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let e = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(e.trim_end().lines().count(), 1, "{e}");
+    e
+}
+
+#[test]
+fn an_unknown_rule_id_is_an_error_with_the_closest_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = demo_target(dir.path());
+    let e = one_line_error(&run(&["scan", "--rule", "github-pta", &t]));
+    assert!(
+        e.contains("\"github-pta\"") && e.contains("github-pat"),
+        "{e}"
+    );
+    let e = one_line_error(&run(&["scan", "--exclude-rule", "aws-acess-key-id", &t]));
+    assert!(e.contains("aws-access-key-id"), "{e}");
+    let e = one_line_error(&run(&["scan", "--no-builtin-rules", &t]));
+    assert!(e.contains("no rules"), "{e}");
+    let ignore = dir.path().join("ignore.toml");
+    std::fs::write(
+        &ignore,
+        "[[ignore]]\nrule = \"private-key-rsa\"\nreason = \"a\"\n\n[[ignore]]\nrule = \"npm-acces-token\"\nreason = \"b\"\n",
+    )
+    .unwrap();
+    let e = one_line_error(&run(&[
+        "scan",
+        "--ignore-file",
+        ignore.to_str().unwrap(),
+        &t,
+    ]));
+    assert!(
+        e.contains("entry 2") && e.contains("npm-access-token"),
+        "{e}"
+    );
+}
+
+#[test]
+fn every_rule_id_the_docs_name_exists() {
+    let out = run(&["rules", "list", "--format", "json"]);
+    let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut named = Vec::new();
+    for file in [
+        "README.md",
+        "docs/architecture.md",
+        "docs/scaling.md",
+        "docs/rules.md",
+    ] {
+        let Ok(text) = std::fs::read_to_string(format!("{root}/{file}")) else {
+            continue;
+        };
+        for (key, end) in [
+            ("rule = \"", '"'),
+            ("\"rule_id\": \"", '"'),
+            ("--rule ", ' '),
+            ("--exclude-rule ", ' '),
+        ] {
+            for (i, _) in text.match_indices(key) {
+                let id: String = text[i + key.len()..]
+                    .chars()
+                    .take_while(|&c| c != end && !c.is_whitespace() && c != '`')
+                    .collect();
+                if id
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                    && !id.is_empty()
+                    && id != "id"
+                {
+                    named.push((file, id));
+                }
+            }
+        }
+    }
+    assert!(named.len() >= 3, "{named:?}");
+    for (file, id) in named {
+        assert!(
+            ids.contains(&id),
+            "{file} names rule {id:?}, which does not exist"
+        );
+    }
+}
+
+#[test]
+fn habits_from_other_scanners() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = demo_target(dir.path());
+    let e = one_line_error(&run(&["scan", "--severity", "HIGH", &t]));
+    assert!(e.contains("--min-confidence"), "{e}");
+    let e = one_line_error(&run(&["scan", "--only-verified", &t]));
+    assert!(e.contains("--min-confidence"), "{e}");
+    let e = one_line_error(&run(&["scan", "--config", "gitleaks.toml", &t]));
+    assert!(e.contains("--rules"), "{e}");
+    let e = one_line_error(&run(&["rules", "list", "-f", "sarif"]));
+    assert!(e.contains("json"), "{e}");
+    // Those that fit: --exit-code, --json, --no-progress, --redact.
+    let out = run(&["scan", "--exit-code", "7", "--no-progress", "--redact", &t]);
+    assert_eq!(out.status.code(), Some(7));
+    assert_output_no_leak("--redact", &out, &reference_secrets());
+    let out = run(&["scan", "--exit-code", "0", "--json", "-q", &t]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["summary"]["findings"], 5);
+    assert_eq!(
+        run(&["scan", "--exit-code", "2", &t]).status.code(),
+        Some(2)
+    );
+}
