@@ -410,9 +410,10 @@ fn main() -> ExitCode {
                 Err(e) => fail(&format!("man page: {e}")),
             }
         }
-        Command::Rules(RulesCommand::List { format, .. })
-            if matches!(format, Format::Sarif | Format::Html) =>
-        {
+        Command::Rules(RulesCommand::List {
+            format: Format::Sarif | Format::Html,
+            ..
+        }) => {
             fail("rules list writes pretty, json or jsonl (one JSON object per rule and line)")
         }
         Command::Rules(RulesCommand::List { format, rules }) => match load_rules(&rules, &[]) {

@@ -71,8 +71,7 @@ fn split_path_ref(rest: &str) -> (PathBuf, Option<String>) {
     let split = rest
         .match_indices(':')
         .map(|(i, _)| (&rest[..i], &rest[i + 1..]))
-        .filter(|(p, r)| !p.is_empty() && !r.is_empty() && Path::new(p).exists())
-        .next_back();
+        .rfind(|(p, r)| !p.is_empty() && !r.is_empty() && Path::new(p).exists());
     match split {
         Some((p, r)) => (PathBuf::from(p), Some(r.to_string())),
         None => (PathBuf::from(rest), None),
