@@ -39,6 +39,13 @@ pub struct Location {
     pub links_omitted: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// What `field` is, for people: `Env GITHUB_TOKEN`, `Label org.example.source`,
+    /// `history[10], the build step of layer 3`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field_name: Option<String>,
+    /// For a build step's field: the layer that step made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step_of_layer: Option<usize>,
     pub line: u64,
     pub column: u64,
     pub offset: u64,
@@ -100,6 +107,10 @@ pub struct Finding {
     /// Which secret this is, whatever the rule: sha256 of its text. Never printed.
     #[serde(skip)]
     pub value_id: [u8; 32],
+    /// True when `secret` is already its masked form (a layer result from the cache
+    /// keeps no more).
+    #[serde(skip)]
+    pub secret_is_masked: bool,
 }
 
 impl Finding {
@@ -206,6 +217,7 @@ impl crate::redact::Redact for Location {
         self.nested.redact_with(r);
         self.links.redact_with(r);
         self.field.redact_with(r);
+        self.field_name.redact_with(r);
     }
 }
 
@@ -228,7 +240,10 @@ impl crate::redact::Redact for Place {
 impl crate::redact::Redact for Finding {
     /// Masks the secret itself and every string from the image.
     fn redact_with(&mut self, r: &crate::redact::Redactor) {
-        self.secret = crate::redact::mask(&self.secret);
+        if !self.secret_is_masked {
+            self.secret = crate::redact::mask(&self.secret);
+            self.secret_is_masked = true;
+        }
         self.image.redact_with(r);
         self.reference.redact_with(r);
         self.platform.redact_with(r);
@@ -264,7 +279,8 @@ mod tests {
 
     #[test]
     fn redaction_keeps_four_chars() {
-        assert_eq!(crate::redact::mask("AKIAZ3MSJV4WWNXUFTBQ"), "AKIA…");
+        assert_eq!(crate::redact::mask("AKIAZ3MSJV4WWNXUFTBQ"), "AKIA…FTBQ");
+        assert_eq!(crate::redact::mask("hunter2hunter"), "hunt…");
         assert_eq!(crate::redact::mask("ab"), "ab…");
     }
 

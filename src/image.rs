@@ -24,7 +24,12 @@ pub struct LayerRef {
 #[derive(Clone, Debug)]
 pub struct MetaField {
     pub field: String,
+    /// What the field is, for people: `Env GITHUB_TOKEN`, `Label org.example.source`,
+    /// `history[10], the build step of layer 3`.
+    pub name: String,
     pub value: String,
+    /// For a build step: the layer it made (None for steps that made no layer).
+    pub layer_index: Option<usize>,
 }
 
 /// One image (one platform of one reference) in an input.
@@ -59,33 +64,51 @@ pub fn platform_of(cfg: &ImageConfiguration) -> String {
 /// The metadata fields of a config that get scanned, with their field names.
 pub fn config_fields(cfg: &ImageConfiguration) -> Vec<MetaField> {
     let mut out = Vec::new();
-    let mut push = |field: String, value: &str| {
+    let mut push = |field: String, name: String, value: &str, layer_index: Option<usize>| {
         if !value.is_empty() {
             out.push(MetaField {
                 field,
+                name,
                 value: value.to_string(),
+                layer_index,
             });
         }
     };
     if let Some(c) = cfg.config() {
         for (i, e) in c.env().iter().flatten().enumerate() {
-            push(format!("Env[{i}]"), e);
+            let var = e.split_once('=').map_or(e.as_str(), |(k, _)| k);
+            push(format!("Env[{i}]"), format!("Env {var}"), e, None);
         }
         let mut labels: Vec<_> = c.labels().iter().flatten().collect();
         labels.sort();
         for (k, v) in labels {
-            push(format!("Labels.{k}"), &format!("{k}={v}"));
+            push(
+                format!("Labels.{k}"),
+                format!("Label {k}"),
+                &format!("{k}={v}"),
+                None,
+            );
         }
         for (i, e) in c.cmd().iter().flatten().enumerate() {
-            push(format!("Cmd[{i}]"), e);
+            push(format!("Cmd[{i}]"), format!("Cmd[{i}]"), e, None);
         }
         for (i, e) in c.entrypoint().iter().flatten().enumerate() {
-            push(format!("Entrypoint[{i}]"), e);
+            push(format!("Entrypoint[{i}]"), format!("Entrypoint[{i}]"), e, None);
         }
     }
+    let mut layer = 0;
     for (i, h) in cfg.history().iter().flatten().enumerate() {
+        let made = !h.empty_layer().unwrap_or(false);
         if let Some(cb) = h.created_by() {
-            push(format!("history[{i}].created_by"), cb);
+            let (name, index) = if made {
+                (format!("history[{i}], the build step of layer {layer}"), Some(layer))
+            } else {
+                (format!("history[{i}], a build step that made no layer"), None)
+            };
+            push(format!("history[{i}].created_by"), name, cb, index);
+        }
+        if made {
+            layer += 1;
         }
     }
     out
@@ -100,7 +123,9 @@ pub fn annotation_fields<'a>(
     v.into_iter()
         .map(|(k, val)| MetaField {
             field: format!("annotations.{k}"),
+            name: format!("Annotation {k}"),
             value: format!("{k}={val}"),
+            layer_index: None,
         })
         .collect()
 }

@@ -151,6 +151,14 @@ impl Baseline {
     }
 }
 
+/// A whole fingerprint, or its first 8 or more hex digits (with or without `sha256:`).
+fn is_fingerprint_prefix(s: &str) -> bool {
+    let h = s.strip_prefix("sha256:").unwrap_or(s);
+    (8..=64).contains(&h.len())
+        && h.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 fn is_fingerprint(s: &str) -> bool {
     s.strip_prefix("sha256:").is_some_and(|h| {
         h.len() == 64
@@ -245,10 +253,10 @@ impl IgnoreList {
                 _ => {}
             }
             if let Some(fp) = &raw.fingerprint
-                && !is_fingerprint(fp)
+                && !is_fingerprint_prefix(fp)
             {
                 return Err(format!(
-                    "{place}: `fingerprint` is not a layerhound fingerprint (sha256: and 64 hex digits)"
+                    "{place}: `fingerprint` is not a layerhound fingerprint (sha256: and 64 hex digits, or at least the first 8 of them, as the pretty report shows)"
                 ));
             }
             if raw.rule.as_deref().is_some_and(|r| r.trim().is_empty()) {
@@ -259,7 +267,10 @@ impl IgnoreList {
                 None => None,
             };
             entries.push(IgnoreEntry {
-                fingerprint: raw.fingerprint.clone(),
+                fingerprint: raw
+                    .fingerprint
+                    .as_deref()
+                    .map(|f| f.trim_start_matches("sha256:").to_string()),
                 rule: raw.rule.clone(),
                 path,
                 reason,
@@ -301,7 +312,8 @@ impl IgnoreEntry {
     /// places: a known secret seen at a new place is still reported.
     fn matches(&self, f: &Finding) -> bool {
         if let Some(fp) = &self.fingerprint {
-            return *fp == f.value_fingerprint || every_place(f, |p| *fp == p.fingerprint);
+            let named = |full: &str| full.trim_start_matches("sha256:").starts_with(fp.as_str());
+            return named(&f.value_fingerprint) || every_place(f, |p| named(&p.fingerprint));
         }
         self.rule.as_ref().is_none_or(|r| *r == f.rule_id)
             && every_place(f, |p| {
@@ -436,6 +448,7 @@ mod tests {
             test_key: None,
             places: Vec::new(),
             value_id: [0; 32],
+            secret_is_masked: false,
         };
         f.places = vec![f.place()];
         f
@@ -473,6 +486,11 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(list.reason_for(&f), Some("v"));
+        // The 8 hex digits the pretty report shows name it too.
+        let list = IgnoreList::parse("[[ignore]]\nfingerprint = \"99234567\"\nreason = \"s\"\n")
+            .unwrap();
+        assert_eq!(list.reason_for(&f), Some("s"));
+        assert!(IgnoreList::parse("[[ignore]]\nfingerprint = \"9923\"\nreason = \"s\"\n").is_err());
     }
 
     #[test]

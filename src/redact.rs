@@ -17,10 +17,22 @@ use sha2::{Digest as _, Sha256};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-/// The shown form of a secret: its first 4 characters, then `…`.
+/// Secrets at least this many characters long show their last 4 characters too.
+const SHOW_TAIL_FROM: usize = 16;
+
+/// The shown form of a secret: its first 4 characters, `…`, and for a secret of 16
+/// characters or more its last 4, so that two tokens of one kind can be told apart
+/// (`ghp_…8wXH`) while at most half of any secret, and never 8 characters in a row,
+/// is shown.
 pub fn mask(secret: &str) -> String {
-    let head: String = secret.chars().take(4).collect();
-    format!("{head}…")
+    let chars: Vec<char> = secret.chars().collect();
+    let head: String = chars.iter().take(4).collect();
+    if chars.len() >= SHOW_TAIL_FROM {
+        let tail: String = chars[chars.len() - 4..].iter().collect();
+        format!("{head}…{tail}")
+    } else {
+        format!("{head}…")
+    }
 }
 
 /// A secret the cache knows only by its first characters, byte length and SHA-256.
@@ -29,6 +41,8 @@ pub struct HashedSecret {
     pub head: String,
     pub len: usize,
     pub sha256: [u8; 32],
+    /// Its shown form (see [`mask`]).
+    pub masked: String,
 }
 
 impl HashedSecret {
@@ -38,6 +52,7 @@ impl HashedSecret {
             head: secret.chars().take(4).collect(),
             len: secret.len(),
             sha256: Sha256::digest(secret.as_bytes()).into(),
+            masked: mask(secret),
         }
     }
 }
@@ -129,6 +144,8 @@ impl Redactor {
     }
 
     /// `text` with every secret in it masked (see [`mask`]); borrowed when it holds none.
+    /// A range that joins several secrets (or a build argument's value) shows only its
+    /// first characters.
     pub fn text<'a>(&self, text: &'a str) -> Cow<'a, str> {
         if self.is_empty() {
             return Cow::Borrowed(text);
@@ -188,7 +205,7 @@ impl Redactor {
                 if let Some(cand) = out.get(i..i + h.len)
                     && <[u8; 32]>::from(Sha256::digest(cand)) == h.sha256
                 {
-                    hits.push((i, i + h.len, format!("{}…", h.head)));
+                    hits.push((i, i + h.len, h.masked.clone()));
                 }
             }
         }
@@ -340,7 +357,7 @@ mod tests {
         let r = redactor(&["abcdefghij", "abcdefghijklmnop"]);
         assert_eq!(
             r.text("x abcdefghijklmnop y abcdefghij z"),
-            "x abcd… y abcd… z"
+            "x abcd…mnop y abcd… z"
         );
         assert!(matches!(r.text("nothing here"), Cow::Borrowed(_)));
     }
@@ -350,7 +367,7 @@ mod tests {
         let r = redactor(&["s3cr3tpassw0rd"]);
         let step =
             "|2 DB_URL=postgres://app:s3cr3tpassw0rd@db.example.test/app MODE=prod /bin/sh -c make";
-        assert_eq!(r.text(step), "|2 DB_URL=post… MODE=prod /bin/sh -c make");
+        assert_eq!(r.text(step), "|2 DB_URL=post…/app MODE=prod /bin/sh -c make");
     }
 
     #[test]
@@ -360,11 +377,11 @@ mod tests {
         r.finish();
         assert_eq!(
             r.text("token ghp_0123456789abcdef and ghp_other"),
-            "token ghp_… and ghp_other"
+            "token ghp_…cdef and ghp_other"
         );
         assert_eq!(
             &*r.scrub(b"\"ghp_0123456789abcdef\""),
-            "\"ghp_…\"".as_bytes()
+            "\"ghp_…cdef\"".as_bytes()
         );
     }
 

@@ -20,7 +20,18 @@ use std::path::{Path, PathBuf};
 
 const MAGIC: &[u8] = b"LHLC1\n";
 /// Bumped whenever the entry format or what a layer scan produces changes.
-const FORMAT: &str = "layer-results-3";
+const FORMAT: &str = "layer-results-4";
+
+/// The sources of what an entry holds (the layer result and the types in it, the
+/// masking of secrets): any change to them makes a new cache, so an entry can never
+/// be read back in a shape, or with a masking, other than the one it was written in.
+const SOURCES: [&str; 5] = [
+    include_str!("scan.rs"),
+    include_str!("overlay.rs"),
+    include_str!("packages.rs"),
+    include_str!("redact.rs"),
+    include_str!("testkeys.rs"),
+];
 
 /// A directory of cached layer results for one ruleset and set of options.
 #[derive(Clone, Debug)]
@@ -35,6 +46,7 @@ impl LayerCache {
         let mut h = Sha256::new();
         for p in [FORMAT.as_bytes(), env!("CARGO_PKG_VERSION").as_bytes()]
             .into_iter()
+            .chain(SOURCES.iter().map(|s| s.as_bytes()))
             .chain(parts.iter().copied())
         {
             h.update((p.len() as u64).to_le_bytes());

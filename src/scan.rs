@@ -678,6 +678,7 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
                     rule_name: rule.name.clone(),
                     confidence: rule.confidence,
                     secret: m.secret.shown(),
+                    secret_is_masked: matches!(m.secret, Secret::Redacted(_)),
                     fingerprint: m.fingerprint.clone(),
                     value_fingerprint: m.value_fingerprint.clone(),
                     test_key: m.known_key.clone(),
@@ -705,10 +706,10 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
                         links_omitted: links.len().saturating_sub(crate::finding::MAX_LINKS_SHOWN),
                         path: Some(path),
                         nested: m.nested.clone(),
-                        field: None,
                         line: m.line,
                         column: m.column,
                         offset: m.offset,
+                        ..Location::default()
                     },
                 });
             }
@@ -747,6 +748,7 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
                     rule_name: rule.name.clone(),
                     confidence: rule.confidence,
                     value_id: HashedSecret::of(&shown).sha256,
+                    secret_is_masked: false,
                     secret: shown,
                     fingerprint: fingerprint(&rule.id, secret, &[&mf.field]),
                     value_fingerprint: crate::finding::value_fingerprint(&rule.id, secret),
@@ -760,6 +762,8 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
                     package: None,
                     location: Location {
                         field: Some(mf.field.clone()),
+                        field_name: Some(mf.name.clone()),
+                        step_of_layer: mf.layer_index,
                         line,
                         column,
                         offset: m.secret.start as u64,

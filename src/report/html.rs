@@ -129,7 +129,11 @@ fn place_of(l: &crate::finding::Location) -> String {
             };
             format!("{chain}:{}:{}", l.line, l.column)
         }
-        (None, Some(field)) => format!("{field}:{}", l.column),
+        (None, Some(field)) => format!(
+            "{}, col {}",
+            l.field_name.as_deref().unwrap_or(field),
+            l.column
+        ),
         (None, None) => String::new(),
     }
 }

@@ -213,11 +213,42 @@ pub(super) fn write(
         }
         writeln!(out)?;
     }
+    // What the statuses found mean, then the summary, last.
+    let mut explained = false;
+    for (status, meaning) in STATUS_MEANINGS {
+        if outcome.summary.by_status.contains_key(status.as_str()) {
+            for line in wrap(&format!("{}: {meaning}", status.as_str()), w) {
+                writeln!(out, "{}", p.dim(&line))?;
+            }
+            explained = true;
+        }
+    }
+    if explained {
+        writeln!(out)?;
+    }
     for line in lay_out(&summary_clauses(&outcome.summary), w) {
         writeln!(out, "{}", p.bold(&line))?;
     }
     Ok(())
 }
+
+/// What each status means, said under the summary for the statuses it counts.
+const STATUS_MEANINGS: [(Status, &str); 3] = [
+    (
+        Status::Deleted,
+        "a later layer deleted the file, but the layer that added it still holds it: \
+         anyone who pulls the image can extract it. Rotate the secret.",
+    ),
+    (
+        Status::Overwritten,
+        "a later layer replaced the file, but the earlier layer still holds the old one.",
+    ),
+    (
+        Status::Opaque,
+        "a later layer replaced the whole directory (an opaque whiteout); the earlier \
+         layer still holds the file.",
+    ),
+];
 
 /// `corp/app:1.2  linux/amd64 · 4 layers · 15.0 KiB · 5 findings`, then the input.
 fn write_image_header(
@@ -294,7 +325,11 @@ fn place_text(loc: &crate::finding::Location) -> String {
             };
             format!("{file}:{}:{}", loc.line, loc.column)
         }
-        (None, Some(field)) => format!("{}:{}", clean(field), loc.column),
+        (None, Some(field)) => format!(
+            "{}, col {}",
+            clean(loc.field_name.as_deref().unwrap_or(field)),
+            loc.column
+        ),
         _ => String::new(),
     }
 }
@@ -341,7 +376,15 @@ fn write_finding(out: &mut dyn Write, p: &Paint, w: usize, f: &Finding) -> io::R
     // Line 2: `AWS access key ID (aws-access-key-id, high)  AKIA…`; a secret too long to
     // stand beside the rule (shown with --reveal) gets a line of its own.
     let meta = format!("({}, {})", f.rule_id, f.confidence.as_str());
-    let secret = clean(&f.secret);
+    // The secret as shown, and the start of its value fingerprint, which tells two
+    // secrets of one kind apart and names it in an ignore file.
+    let short_fp: String = f
+        .value_fingerprint
+        .trim_start_matches("sha256:")
+        .chars()
+        .take(8)
+        .collect();
+    let secret = format!("{}  {short_fp}", clean(&f.secret));
     let avail = w - 6;
     let name = clean(&f.rule_name);
     let beside = cols(&name) + 1 + cols(&meta) + 2 + cols(&secret) <= avail

@@ -498,7 +498,11 @@ fn message(f: &Finding) -> String {
         Status::Opaque => by("hidden by an opaque directory"),
         Status::Metadata => format!(
             "in the image metadata ({}), shown by docker inspect",
-            f.location.field.as_deref().unwrap_or("config")
+            f.location
+                .field_name
+                .as_deref()
+                .or(f.location.field.as_deref())
+                .unwrap_or("config")
         ),
     };
     format!("{}, {what}.", f.rule_name)

@@ -538,7 +538,7 @@ fn assert_fits(screen: &str, cols: usize) {
         "app/\\u{1b}]0;pwned\\u{7}token.txt:1:8",
         "deleted in layer 1: RUN rm /app/.env",
         "image metadata",
-        "Env[0]:14",
+        "Env GITHUB_TOKEN, col 14",
     ] {
         assert!(screen.contains(want), "{want:?} missing:\n{screen}");
     }

@@ -47,7 +47,7 @@ fn reference_image_statuses_and_provenance() {
     assert_eq!(aws["location"]["offset"], 12 + 18);
     assert_eq!(aws["location"]["layer_digest"], layers[0].digest.as_str());
     assert_eq!(aws["location"]["diff_id"], layers[0].diff_id.as_str());
-    assert_eq!(aws["secret"], "AKIA…", "redacted by default");
+    assert_eq!(aws["secret"], "AKIA…FTBQ", "redacted by default");
     assert_eq!(aws["ref"], "corp/app:1.2");
     assert_eq!(aws["platform"], "linux/amd64");
     assert!(aws["fingerprint"].as_str().unwrap().starts_with("sha256:"));

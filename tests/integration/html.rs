@@ -195,7 +195,7 @@ fn html_report_in_chromium_matches_json_draws_lifelines_and_filters() {
     let meta = page["metadataFields"].as_array().unwrap();
     assert_eq!(meta.len(), 1, "{meta:?}");
     assert!(
-        meta[0].as_str().unwrap().starts_with("Env[1]:14"),
+        meta[0].as_str().unwrap().starts_with("Env GITHUB_TOKEN, col 14"),
         "{meta:?}"
     );
 
@@ -347,7 +347,7 @@ fn html_report_renders_hostile_paths_and_build_steps_as_text() {
         page["label"]
             .as_str()
             .unwrap()
-            .starts_with("Labels.\"><img src=x onerror=alert(2)>:"),
+            .starts_with("Label \"><img src=x onerror=alert(2)>, col "),
         "{page}"
     );
     assert_eq!(page["rows"], report["summary"]["findings"]);
