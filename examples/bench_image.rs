@@ -222,7 +222,7 @@ fn main() -> std::io::Result<()> {
     node.push(Entry::file(
         planted[3].path,
         format!(
-            "registry=https://registry.npmjs.org/\n//registry.npmjs.org/:_authToken={}\n",
+            "registry=https://npm.example.test/\n//npm.example.test/:_authToken={}\n",
             images::NPM_TOKEN
         ),
     ));

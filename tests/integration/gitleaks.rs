@@ -82,7 +82,7 @@ fn image() -> Image {
             Entry::file("etc/legacy.ini", "legacy_key=q8z3k0v7m2x9\n"),
             Entry::file(
                 "root/.npmrc",
-                format!("//registry.npmjs.org/:_authToken={NPM_TOKEN}\n"),
+                format!("//npm.example.test/:_authToken={NPM_TOKEN}\n"),
             ),
             Entry::file("app/keystore.jks", "binary"),
         ]),

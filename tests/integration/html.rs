@@ -308,7 +308,7 @@ fn html_report_renders_hostile_paths_and_build_steps_as_text() {
                 Entry::dir("root/"),
                 Entry::file(
                     "root/.npmrc",
-                    format!("//registry.npmjs.org/:_authToken={NPM_TOKEN}\n"),
+                    format!("//npm.example.test/:_authToken={NPM_TOKEN}\n"),
                 ),
             ]),
         );

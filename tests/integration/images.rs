@@ -44,7 +44,7 @@ pub fn reference_image() -> Image {
             "COPY .npmrc /root/.npmrc # buildkit",
             Layer::new(vec![
                 Entry::dir("root/"),
-                Entry::file("root/.npmrc", format!("registry=https://registry.npmjs.org/\n//registry.npmjs.org/:_authToken={NPM_TOKEN}\n")),
+                Entry::file("root/.npmrc", format!("registry=https://npm.example.test/\n//npm.example.test/:_authToken={NPM_TOKEN}\n")),
             ])
             .zstd(),
         )
@@ -57,9 +57,9 @@ pub fn reference_image() -> Image {
             ]),
         )
         .step(
-            "RUN echo registry=https://registry.npmjs.org/ > /root/.npmrc && rm -rf /opt/cfg && mkdir /opt/cfg",
+            "RUN echo registry=https://npm.example.test/ > /root/.npmrc && rm -rf /opt/cfg && mkdir /opt/cfg",
             Layer::new(vec![
-                Entry::file("root/.npmrc", "registry=https://registry.npmjs.org/\n"),
+                Entry::file("root/.npmrc", "registry=https://npm.example.test/\n"),
                 Entry::dir("opt/cfg/"),
                 Entry::opaque("opt/cfg"),
                 Entry::dir("srv/"),

@@ -72,7 +72,7 @@ fn xz(d: &[u8]) -> Vec<u8> {
 fn nested_image() -> Image {
     let backup = gz(&tar_of(&[(
         "root/.npmrc",
-        format!("//registry.npmjs.org/:_authToken={NPM_TOKEN}\n").as_bytes(),
+        format!("//npm.example.test/:_authToken={NPM_TOKEN}\n").as_bytes(),
     )]));
     let deep = gz(&tar_of(&[(
         "lib/inner.zip",
