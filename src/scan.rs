@@ -999,16 +999,34 @@ fn package_db_as_of(
     (PackageDb::build(records), ThirdParty::build(manifests))
 }
 
-/// Among matches of the same span, keeps the one from the most confident rule.
+/// Among matches of the same span, keeps the one from the most specific rule: the
+/// most confident, and at equal confidence a provider format before a context or
+/// generic rule. A context or generic match whose span overlaps a provider-format
+/// match is dropped too: a Docker Hub token under a `[registry] token =` line is a
+/// Docker Hub token, not a Cargo registry token.
 fn best_per_span(matcher: &Matcher, mut ms: Vec<RawMatch>) -> Vec<RawMatch> {
     let rules = &matcher.rules.rules;
     ms.sort_by(|a, b| {
         (a.item, a.secret.start, a.secret.end)
             .cmp(&(b.item, b.secret.start, b.secret.end))
             .then_with(|| rules[b.rule].confidence.cmp(&rules[a.rule].confidence))
+            .then_with(|| rules[a.rule].kind.cmp(&rules[b.rule].kind))
             .then_with(|| a.rule.cmp(&b.rule))
     });
     ms.dedup_by(|a, b| a.item == b.item && a.secret == b.secret);
+    let provider: Vec<(usize, std::ops::Range<usize>)> = ms
+        .iter()
+        .filter(|m| rules[m.rule].kind == crate::rules::Kind::Provider)
+        .map(|m| (m.item, m.secret.clone()))
+        .collect();
+    if !provider.is_empty() {
+        ms.retain(|m| {
+            rules[m.rule].kind == crate::rules::Kind::Provider
+                || !provider.iter().any(|(item, span)| {
+                    *item == m.item && span.start < m.secret.end && m.secret.start < span.end
+                })
+        });
+    }
     ms
 }
 

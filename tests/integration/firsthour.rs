@@ -378,3 +378,44 @@ fn habits_from_other_scanners() {
         Some(2)
     );
 }
+
+#[test]
+fn the_most_specific_rule_names_the_secret() {
+    // (file content, the rule that must name the secret)
+    let pairs = [
+        (
+            "[registry]\ntoken = \"dckr_pat_kXo6ZR8kEW7jLKIqrLrojS5ph2n\"\n".to_string(),
+            "docker-hub-access-token",
+        ),
+        (
+            format!("[registry]\ntoken = \"{GITHUB_PAT}\"\n"),
+            RULE_GITHUB_PAT,
+        ),
+        (
+            format!("git clone https://builder:{GITHUB_PAT}@github.example.test/corp/app\n"),
+            RULE_GITHUB_PAT,
+        ),
+    ];
+    let entries: Vec<crate::fixture::Entry> = pairs
+        .iter()
+        .enumerate()
+        .map(|(i, (text, _))| crate::fixture::Entry::file(&format!("app/conf{i}.toml"), text))
+        .collect();
+    let img = crate::fixture::Image::new("corp/pairs:1")
+        .step("COPY . /", crate::fixture::Layer::new(entries));
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("pairs.tar");
+    fixture::write(Form::OciArchive, &[img], &p).unwrap();
+    let (code, r, stderr) = scan_json(&target(Form::OciArchive, &p), &[]);
+    assert_eq!(code, 1, "{stderr}");
+    let all = places(&r);
+    for (i, (_, rule)) in pairs.iter().enumerate() {
+        let path = format!("app/conf{i}.toml");
+        let rules: Vec<&str> = all
+            .iter()
+            .filter(|f| f["location"]["path"] == path.as_str())
+            .map(|f| f["rule_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(rules, [*rule], "{path}: {all:#?}");
+    }
+}
