@@ -494,7 +494,7 @@ fn print_bytes(bytes: &[u8]) -> ExitCode {
 }
 
 fn fail(msg: &str) -> ExitCode {
-    eprintln!("layerhound: error: {msg}");
+    eprintln!("layerhound: error: {}", layerhound::util::plain_message(msg));
     ExitCode::from(2)
 }
 

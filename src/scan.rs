@@ -780,6 +780,14 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
     sort_findings(&mut out.findings);
     out.rules = rules_used(matcher, &out.findings);
     out.recount();
+    // Every message in our words, on one line.
+    for e in &mut out.summary.errors {
+        e.message = crate::util::plain_message(&e.message);
+        e.path = e.path.as_deref().map(crate::util::plain_message);
+    }
+    for n in &mut out.summary.notes {
+        *n = crate::util::plain_message(n);
+    }
     drop(spool);
     out
 }

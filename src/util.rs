@@ -121,6 +121,46 @@ pub fn display_bytes(bytes: &[u8]) -> String {
     out
 }
 
+/// Library wordings and what they mean, for people: (phrase, our words).
+const PLAIN_WORDS: &[(&str, &str)] = &[
+    (
+        "failed to read entire block",
+        "it ends in the middle of a tar block (cut short, or still being written?)",
+    ),
+    (
+        "unexpected end of file",
+        "the data ends early (cut short, or still being written?)",
+    ),
+    ("corrupt deflate stream", "the gzip data is damaged"),
+    ("invalid gzip header", "the gzip header is damaged"),
+    ("Unknown frame descriptor", "the zstd data is damaged"),
+    ("Error in the hyper legacy client: ", ""),
+    ("client error (Connect): ", ""),
+    ("tcp connect error: ", ""),
+];
+
+/// One line for people from a message that may hold a library's wording and bytes
+/// from an image: known library phrasings said in our words, control characters
+/// (newlines, escape sequences) escaped as `\u{1b}`, so nothing from the input can
+/// move the cursor or start a new line on a terminal.
+pub fn plain_message(text: &str) -> String {
+    let mut s = text.to_string();
+    for (phrase, ours) in PLAIN_WORDS {
+        if s.contains(phrase) {
+            s = s.replace(phrase, ours);
+        }
+    }
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Shortens a digest for display: `sha256:` plus the first 12 hex digits.
 pub fn short_digest(d: &str) -> String {
     match d.split_once(':') {
@@ -158,6 +198,19 @@ mod tests {
         assert_eq!(line_col(d, 0), (1, 1));
         assert_eq!(line_col(d, 4), (2, 2));
         assert_eq!(line_col(d, 6), (3, 1));
+    }
+
+    #[test]
+    fn messages_are_one_plain_line() {
+        assert_eq!(
+            plain_message("x.tar: not a tar archive: failed to read entire block"),
+            "x.tar: not a tar archive: it ends in the middle of a tar block (cut short, or still being written?)"
+        );
+        assert_eq!(plain_message("a\nb\u{1b}[2J"), "a\\u{a}b\\u{1b}[2J");
+        assert_eq!(
+            plain_message("(Error in the hyper legacy client: client error (Connect): tcp connect error: Connection refused (os error 111))"),
+            "(Connection refused (os error 111))"
+        );
     }
 
     #[test]

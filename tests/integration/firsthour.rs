@@ -419,3 +419,27 @@ fn the_most_specific_rule_names_the_secret() {
         assert_eq!(rules, [*rule], "{path}: {all:#?}");
     }
 }
+
+#[test]
+fn errors_are_in_our_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("demo.tar");
+    fixture::write(Form::DockerClassic, &[reference_image()], &p).unwrap();
+    let bytes = std::fs::read(&p).unwrap();
+    let cut = dir.path().join("cut.tar");
+    std::fs::write(&cut, &bytes[..3000]).unwrap();
+    let e = one_line_error(&run(&["scan", cut.to_str().unwrap()]));
+    assert!(
+        !e.contains("failed to read entire block") && e.contains("cut short"),
+        "{e}"
+    );
+    let out = command(&["scan", "docker-daemon:corp/app:1"])
+        .env("DOCKER_HOST", "tcp://127.0.0.1:1")
+        .output()
+        .unwrap();
+    let e = one_line_error(&out);
+    assert!(
+        !e.contains("hyper") && e.contains("Connection refused") && e.contains("DOCKER_HOST"),
+        "{e}"
+    );
+}
