@@ -638,7 +638,47 @@ fn exit_code_value(s: &str) -> Result<u8, String> {
     }
 }
 
+/// When the scan started (`SOURCE_DATE_EPOCH` when set) and the command line (without
+/// `--output`).
+fn run_info(started: std::time::SystemTime) -> report::RunInfo {
+    let secs = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or_else(|| {
+            started
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        });
+    // The report's own file name is left out: the same scan written to two files
+    // gives the same bytes.
+    let mut shown = Vec::new();
+    let mut args = std::env::args();
+    while let Some(a) = args.next() {
+        if a == "-o" || a == "--output" {
+            args.next();
+        } else if !a.starts_with("--output=") && !(a.starts_with("-o") && a.len() > 2) {
+            shown.push(a);
+        }
+    }
+    let command = shown
+        .into_iter()
+        .map(|a| {
+            if a.is_empty() || a.contains(|c: char| c.is_whitespace() || c == '\'' || c == '"') {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            } else {
+                a
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    report::RunInfo {
+        started: layerhound::util::utc_timestamp(secs),
+        command,
+    }
+}
+
 fn run_scan(mut args: ScanArgs) -> ExitCode {
+    let started = std::time::SystemTime::now();
     layerhound::spool::install_signal_cleanup();
     if let Some(e) = args.scan.foreign.refuse() {
         return fail(e);
@@ -695,6 +735,7 @@ fn run_scan(mut args: ScanArgs) -> ExitCode {
         reveal: r.reveal,
         color,
         width: terminal_width(),
+        run: run_info(started),
     };
     // Pretty output to the terminal says nothing when there is nothing to say: with
     // `--quiet` on a clean image, or when no image could be read at all (the error on

@@ -154,6 +154,7 @@ struct Page<'a> {
     /// Image index of each finding, by finding position.
     image_of: Vec<Option<usize>>,
     reveal: bool,
+    run: &'a super::RunInfo,
 }
 
 pub(super) fn write(
@@ -161,6 +162,7 @@ pub(super) fn write(
     outcome: &Outcome,
     findings: &[Finding],
     reveal: bool,
+    run: &super::RunInfo,
 ) -> io::Result<()> {
     let image_of = findings
         .iter()
@@ -175,6 +177,7 @@ pub(super) fn write(
         findings,
         image_of,
         reveal,
+        run,
     };
     page.write(out)
 }
@@ -222,20 +225,32 @@ impl Page<'_> {
             if self.reveal {
                 "shown in full (--reveal): handle this file as a secret"
             } else {
-                "redacted to their first 4 characters"
+                "redacted to their first 4 characters (and their last 4 when they have 16 or more)"
             },
         )
     }
 
     fn header(&self, out: &mut dyn Write) -> io::Result<()> {
         let s = &self.outcome.summary;
+        if self.reveal {
+            writeln!(
+                out,
+                "<p class=\"reveal-warning\" id=\"reveal-warning\"><b>Secrets are shown in full \
+                 (--reveal).</b> Handle this file as a secret: do not attach it to a ticket or \
+                 upload it.</p>"
+            )?;
+        }
         writeln!(
             out,
-            "<header><h1>layerhound report</h1><p class=\"muted\">layerhound {} · {} · {} · {} scanned</p></header>",
+            "<header><h1>layerhound report</h1><p class=\"muted\">layerhound {} · {} · {} · {} scanned</p>\
+             <p class=\"muted small\" id=\"run\">Scanned <span id=\"run-started\">{}</span> with \
+             <code id=\"run-command\">{}</code></p></header>",
             env!("CARGO_PKG_VERSION"),
             plural(s.images, "image", "images"),
             plural(s.layers, "layer", "layers"),
-            human_bytes(s.bytes_scanned)
+            human_bytes(s.bytes_scanned),
+            Esc(&self.run.started),
+            Esc(&self.run.command),
         )
     }
 
@@ -467,10 +482,17 @@ impl Page<'_> {
             "<tr class=\"final\" data-layer=\"final\"><td></td><td><b>final image</b></td><td></td>"
         )?;
         self.lanes(out, &lanes, None)?;
+        // Config secrets are in the final image too: counted here, named below.
+        let in_config = (0..self.findings.len())
+            .filter(|&k| {
+                self.image_of[k] == Some(i) && self.findings[k].location.layer_index.is_none()
+            })
+            .count();
         writeln!(
             out,
-            "<td colspan=\"2\" id=\"image-{i}-present\">{} still present</td></tr>\n</tbody></table></div>",
-            plural(present, "secret", "secrets")
+            "<td colspan=\"2\" id=\"image-{i}-present\">{} still present in files, {} in the config</td></tr>\n</tbody></table></div>",
+            plural(present, "secret", "secrets"),
+            in_config
         )
     }
 
@@ -741,15 +763,14 @@ impl Page<'_> {
                 )?;
             }
         }
-        let fp = f
-            .fingerprint
-            .strip_prefix("sha256:")
-            .unwrap_or(&f.fingerprint);
+        // Both fingerprints whole, each selected with one click, for an ignore file or
+        // a baseline.
         writeln!(
             out,
-            "</td><td class=\"mono small\" title=\"{}\">{}</td></tr>",
+            "</td><td class=\"mono small fps\"><code class=\"fp\" title=\"value fingerprint: this secret \
+             wherever it is\">{}</code><code class=\"fp place-fp\" title=\"fingerprint of this place\">{}</code></td></tr>",
+            Esc(&f.value_fingerprint),
             Esc(&f.fingerprint),
-            Esc(&fp.chars().take(12).collect::<String>())
         )
     }
 }
@@ -773,17 +794,20 @@ fn step(out: &mut dyn Write, created_by: Option<&str>, diff_id: Option<&str>) ->
             out,
             "<span class=\"muted\"{diff}>(no build step recorded)</span>"
         ),
-        Some(s) => {
+        Some(raw) => {
+            // As the pretty report shows it (no `/bin/sh -c`, no `# buildkit`); the
+            // step as recorded is one click away.
+            let s = &super::pretty::step_text(raw);
             let short = shorten(s, STEP_CHARS);
-            if short == s {
+            if short == *s && s == raw {
                 write!(out, "<code{diff}>{}</code>", Esc(s))
             } else {
                 write!(
                     out,
                     "<details class=\"step\"><summary title=\"{}\">{}</summary><pre>{}</pre></details>",
-                    Esc(s),
+                    Esc(raw),
                     Esc(&short),
-                    Esc(s)
+                    Esc(raw)
                 )
             }
         }

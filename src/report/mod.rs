@@ -23,13 +23,25 @@ pub enum Format {
 }
 
 /// Report settings.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct ReportOptions {
     pub format: Format,
     pub reveal: bool,
     pub color: bool,
     /// Terminal width for the pretty format.
     pub width: usize,
+    /// How the scan was run, for the HTML report's reader.
+    pub run: RunInfo,
+}
+
+/// When and how a scan was run.
+#[derive(Clone, Debug, Default)]
+pub struct RunInfo {
+    /// `2026-12-02 18:05:33 UTC` (from `SOURCE_DATE_EPOCH` when set, for reproducible
+    /// reports).
+    pub started: String,
+    /// The command line, as typed.
+    pub command: String,
 }
 
 #[derive(Serialize)]
@@ -85,6 +97,6 @@ fn write_as_is(out: &mut dyn Write, outcome: &Outcome, opts: &ReportOptions) -> 
         }
         Format::Pretty => pretty::write(out, outcome, findings, opts),
         Format::Sarif => sarif::write(out, outcome, findings),
-        Format::Html => html::write(out, outcome, findings, opts.reveal),
+        Format::Html => html::write(out, outcome, findings, opts.reveal, &opts.run),
     }
 }

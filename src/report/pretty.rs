@@ -126,7 +126,7 @@ fn fit_middle(s: &str, max: usize) -> String {
 
 /// A build step as people read it: whitespace collapsed, the `/bin/sh -c` and `#(nop)`
 /// wrappers of the classic builder and BuildKit's `# buildkit` note left out.
-fn step_text(step: &str) -> String {
+pub(super) fn step_text(step: &str) -> String {
     let one = clean(&step.split_whitespace().collect::<Vec<_>>().join(" "));
     let one = one.strip_suffix(" # buildkit").unwrap_or(&one);
     if let Some(rest) = one.strip_prefix("/bin/sh -c #(nop) ") {

@@ -27,7 +27,8 @@ fn reports(image: Image, dir: &Path) -> (Value, std::path::PathBuf) {
     assert_report_no_leak("json", &json, &stderr, &reference_secrets());
     let html = dir.join("report.html");
     for name in ["report.html", "again.html"] {
-        let out = run(&[
+        // The report says when it was made: SOURCE_DATE_EPOCH makes that reproducible.
+        let out = command(&[
             "scan",
             "--quiet",
             "--format",
@@ -35,7 +36,10 @@ fn reports(image: Image, dir: &Path) -> (Value, std::path::PathBuf) {
             "--output",
             dir.join(name).to_str().unwrap(),
             &target,
-        ]);
+        ])
+        .env("SOURCE_DATE_EPOCH", "1796238333")
+        .output()
+        .unwrap();
         assert_eq!(
             out.status.code(),
             Some(1),
@@ -195,7 +199,10 @@ fn html_report_in_chromium_matches_json_draws_lifelines_and_filters() {
     let meta = page["metadataFields"].as_array().unwrap();
     assert_eq!(meta.len(), 1, "{meta:?}");
     assert!(
-        meta[0].as_str().unwrap().starts_with("Env GITHUB_TOKEN, col 14"),
+        meta[0]
+            .as_str()
+            .unwrap()
+            .starts_with("Env GITHUB_TOKEN, col 14"),
         "{meta:?}"
     );
 
@@ -371,4 +378,80 @@ fn html_report_renders_hostile_paths_and_build_steps_as_text() {
     );
     assert_eq!(opened, json!([true, LONG]));
     assert_clean(&mut c, &url);
+}
+
+#[test]
+fn html_report_for_auditors_says_how_it_was_made_and_gives_whole_fingerprints() {
+    let dir = tempfile::tempdir().unwrap();
+    let (report, html) = reports(reference_image(), dir.path());
+    let (mut c, _) = open(&html);
+    let page = c.eval(
+        "(() => { const q = (s) => document.querySelector(s); return { \
+           started: q('#run-started').textContent, \
+           command: q('#run-command').textContent, \
+           warning: !!q('#reveal-warning'), \
+           present: q('#image-0-present').textContent, \
+           fps: [...document.querySelectorAll('td.fps code.fp:not(.place-fp)')].map(e => e.textContent), \
+           selectAll: getComputedStyle(q('td.fps code.fp')).userSelect, \
+           steps: [...document.querySelectorAll('.timeline code, .timeline summary')].map(e => e.textContent).join('|'), \
+         }; })()",
+    );
+    assert_eq!(page["started"], "2026-12-02 19:05:33 UTC", "{page}");
+    let command = page["command"].as_str().unwrap();
+    assert!(
+        command.contains("scan") && command.contains("--format html"),
+        "{command}"
+    );
+    assert_eq!(page["warning"], false);
+    assert!(
+        page["present"]
+            .as_str()
+            .unwrap()
+            .contains("1 in the config"),
+        "{page}"
+    );
+    let mut want: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["value_fingerprint"].as_str().unwrap())
+        .collect();
+    let mut got: Vec<&str> = page["fps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want, "whole value fingerprints, one per finding");
+    assert_eq!(page["selectAll"], "all");
+    let steps = page["steps"].as_str().unwrap();
+    assert!(
+        !steps.contains("# buildkit") && steps.contains("COPY .npmrc /root/.npmrc"),
+        "{steps}"
+    );
+
+    // With --reveal: a warning on top, and a file only its owner can read.
+    let img = dir.path().join("image.tar");
+    let revealed = dir.path().join("revealed.html");
+    let out = run(&[
+        "scan",
+        "-q",
+        "--reveal",
+        "-f",
+        "html",
+        "-o",
+        revealed.to_str().unwrap(),
+        &target(Form::OciArchive, &img),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(
+        std::fs::metadata(&revealed).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let (mut c, _) = open(&revealed);
+    let page = c.eval("(() => ({ warning: !!document.querySelector('#reveal-warning') }))()");
+    assert_eq!(page["warning"], true);
 }
