@@ -11,10 +11,10 @@
 #![allow(clippy::unwrap_used)] // a benchmark fails by panicking
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use layerhound::blob::Blob;
 use layerhound::layer::{FileRef, LayerCaps, TarEntry, Visitor, index_tar, walk_layer};
 use layerhound::matcher::{Item, Matcher};
 use layerhound::rules::RuleSet;
-use layerhound::source::Blob;
 use layerhound::spool::Spool;
 use std::io::Write;
 

@@ -93,7 +93,12 @@ pub fn config_fields(cfg: &ImageConfiguration) -> Vec<MetaField> {
             push(format!("Cmd[{i}]"), format!("Cmd[{i}]"), e, None);
         }
         for (i, e) in c.entrypoint().iter().flatten().enumerate() {
-            push(format!("Entrypoint[{i}]"), format!("Entrypoint[{i}]"), e, None);
+            push(
+                format!("Entrypoint[{i}]"),
+                format!("Entrypoint[{i}]"),
+                e,
+                None,
+            );
         }
     }
     let mut layer = 0;
@@ -101,9 +106,15 @@ pub fn config_fields(cfg: &ImageConfiguration) -> Vec<MetaField> {
         let made = !h.empty_layer().unwrap_or(false);
         if let Some(cb) = h.created_by() {
             let (name, index) = if made {
-                (format!("history[{i}], the build step of layer {layer}"), Some(layer))
+                (
+                    format!("history[{i}], the build step of layer {layer}"),
+                    Some(layer),
+                )
             } else {
-                (format!("history[{i}], a build step that made no layer"), None)
+                (
+                    format!("history[{i}], a build step that made no layer"),
+                    None,
+                )
             };
             push(format!("history[{i}].created_by"), name, cb, index);
         }

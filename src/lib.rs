@@ -5,6 +5,7 @@
 //! [`finding`] → [`policy`] → [`report`]. [`scan`] wires the stages together; [`policy`]
 //! sets aside what an ignore file or a baseline accepts and decides the exit code.
 
+pub mod blob;
 pub mod content;
 pub mod error;
 pub mod finding;

@@ -280,7 +280,12 @@ struct PolicyArgs {
     baseline: Option<PathBuf>,
     /// Exit 1 only when a reported finding has one of these statuses; the report still
     /// lists every finding.
-    #[arg(long, value_enum, value_delimiter = ',', value_name = "STATUS[,STATUS...]")]
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        value_name = "STATUS[,STATUS...]"
+    )]
     fail_on: Vec<policy::FailOn>,
     /// The exit code when a reported finding fails the policy (default 1; 0 reports
     /// without failing; 2 is kept for an incomplete scan).
@@ -413,9 +418,7 @@ fn main() -> ExitCode {
         Command::Rules(RulesCommand::List {
             format: Format::Sarif | Format::Html,
             ..
-        }) => {
-            fail("rules list writes pretty, json or jsonl (one JSON object per rule and line)")
-        }
+        }) => fail("rules list writes pretty, json or jsonl (one JSON object per rule and line)"),
         Command::Rules(RulesCommand::List { format, rules }) => match load_rules(&rules, &[]) {
             Ok(set) => {
                 let mut out = std::io::stdout().lock();
@@ -494,7 +497,10 @@ fn print_bytes(bytes: &[u8]) -> ExitCode {
 }
 
 fn fail(msg: &str) -> ExitCode {
-    eprintln!("layerhound: error: {}", layerhound::util::plain_message(msg));
+    eprintln!(
+        "layerhound: error: {}",
+        layerhound::util::plain_message(msg)
+    );
     ExitCode::from(2)
 }
 
@@ -701,15 +707,19 @@ fn run_scan(mut args: ScanArgs) -> ExitCode {
         Ok(b) => b,
         Err(e) => return fail(&e.to_string()),
     };
-    let ignore_name = args
-        .policy
-        .ignore_file
-        .as_ref()
-        .map_or_else(|| policy::IGNORE_FILE_NAME.to_string(), |p| p.display().to_string());
+    let ignore_name = args.policy.ignore_file.as_ref().map_or_else(
+        || policy::IGNORE_FILE_NAME.to_string(),
+        |p| p.display().to_string(),
+    );
     let named: Vec<(String, String)> = ignore
         .iter()
         .flat_map(|(l, _)| l.rule_ids())
-        .map(|(n, id)| (format!("{ignore_name}: [[ignore]] entry {n}"), id.to_string()))
+        .map(|(n, id)| {
+            (
+                format!("{ignore_name}: [[ignore]] entry {n}"),
+                id.to_string(),
+            )
+        })
         .collect();
     let mut outcome = match scan_targets(&args.scan, args.report.reveal, &named) {
         Ok(o) => o,

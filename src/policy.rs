@@ -487,8 +487,8 @@ mod tests {
         .unwrap();
         assert_eq!(list.reason_for(&f), Some("v"));
         // The 8 hex digits the pretty report shows name it too.
-        let list = IgnoreList::parse("[[ignore]]\nfingerprint = \"99234567\"\nreason = \"s\"\n")
-            .unwrap();
+        let list =
+            IgnoreList::parse("[[ignore]]\nfingerprint = \"99234567\"\nreason = \"s\"\n").unwrap();
         assert_eq!(list.reason_for(&f), Some("s"));
         assert!(IgnoreList::parse("[[ignore]]\nfingerprint = \"9923\"\nreason = \"s\"\n").is_err());
     }

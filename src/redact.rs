@@ -367,7 +367,10 @@ mod tests {
         let r = redactor(&["s3cr3tpassw0rd"]);
         let step =
             "|2 DB_URL=postgres://app:s3cr3tpassw0rd@db.example.test/app MODE=prod /bin/sh -c make";
-        assert_eq!(r.text(step), "|2 DB_URL=post…/app MODE=prod /bin/sh -c make");
+        assert_eq!(
+            r.text(step),
+            "|2 DB_URL=post…/app MODE=prod /bin/sh -c make"
+        );
     }
 
     #[test]

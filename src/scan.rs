@@ -448,7 +448,7 @@ pub fn run(targets: &[String], matcher: &Matcher, opts: &Options) -> Outcome {
     let attempt = std::cell::Cell::new(0usize);
     let arrivals = std::cell::Cell::new(0u64);
     let (stores, images, attempts) = rayon::in_place_scope(|scope| {
-        let arrived = |name: String, digest: String, blob: crate::source::store::Blob| {
+        let arrived = |name: String, digest: String, blob: crate::blob::Blob| {
             let key = (attempt.get(), name);
             let seq = arrivals.get() + 1;
             arrivals.set(seq);
@@ -1205,7 +1205,7 @@ impl crate::layer::Visitor for LayerScanner<'_> {
 fn media_type_note(
     img: &Image,
     l: &crate::image::LayerRef,
-    blob: &crate::source::store::Blob,
+    blob: &crate::blob::Blob,
 ) -> Option<String> {
     let media = l.media_type.as_deref()?;
     let said = crate::layer::compression_of_media_type(media)?;
@@ -1273,7 +1273,7 @@ impl Unverified {
 
 /// Reads, indexes and matches one layer blob, computing its digest and diff_id.
 fn scan_blob(
-    blob: &crate::source::store::Blob,
+    blob: &crate::blob::Blob,
     matcher: &Matcher,
     spool: &Spool,
     opts: &Options,

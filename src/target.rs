@@ -148,7 +148,7 @@ pub fn detect(path: &Path) -> Result<Transport> {
             path.display()
         )));
     }
-    let mut f = crate::source::store::open_regular(path)?;
+    let mut f = crate::blob::open_regular(path)?;
     let mut magic = [0u8; 4];
     let n = f.read(&mut magic).map_err(|e| Error::io(path, e))?;
     if sniff(&magic[..n]) != Compression::None {

@@ -230,7 +230,9 @@ mod tests {
         );
         assert_eq!(plain_message("a\nb\u{1b}[2J"), "a\\u{a}b\\u{1b}[2J");
         assert_eq!(
-            plain_message("(Error in the hyper legacy client: client error (Connect): tcp connect error: Connection refused (os error 111))"),
+            plain_message(
+                "(Error in the hyper legacy client: client error (Connect): tcp connect error: Connection refused (os error 111))"
+            ),
             "(Connection refused (os error 111))"
         );
     }

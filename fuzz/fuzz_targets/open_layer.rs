@@ -5,7 +5,7 @@
 #![no_main]
 
 use layerhound::layer::Compression;
-use layerhound::source::Blob;
+use layerhound::blob::Blob;
 use layerhound_fuzz::{CAPS, spool, walk_checked};
 use libfuzzer_sys::fuzz_target;
 

@@ -4,7 +4,7 @@
 
 use layerhound::image::Image;
 use layerhound::layer::{FileRef, LayerCaps, TarEntry, TarIndex, Visitor, WalkedLayer, walk_layer};
-use layerhound::source::Blob;
+use layerhound::blob::Blob;
 use layerhound::overlay::{LayerFs, status_of};
 use layerhound::source::{Resolved, Store};
 use layerhound::spool::Spool;

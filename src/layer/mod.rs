@@ -9,8 +9,8 @@
 pub mod tar_index;
 pub mod walk;
 
+use crate::blob::Blob;
 use crate::error::{Error, Result};
-use crate::source::store::Blob;
 use std::io::{BufWriter, Read, Write};
 
 pub use tar_index::{EntryKind, TarEntry, TarIndex, index_tar};
@@ -34,10 +34,24 @@ impl Compression {
     }
 }
 
+/// Media types a layer descriptor may carry.
+pub const LAYER_MEDIA_TYPES: &[&str] = &[
+    "application/vnd.oci.image.layer.v1.tar",
+    "application/vnd.oci.image.layer.v1.tar+gzip",
+    "application/vnd.oci.image.layer.v1.tar+zstd",
+    "application/vnd.oci.image.layer.nondistributable.v1.tar",
+    "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+    "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+    "application/vnd.docker.image.rootfs.diff.tar",
+    "application/vnd.docker.image.rootfs.diff.tar.gzip",
+    "application/vnd.docker.image.rootfs.diff.tar.zstd",
+    "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+];
+
 /// The compression a known layer media type announces; `None` for a type that is
 /// not a layer tar.
 pub fn compression_of_media_type(media: &str) -> Option<Compression> {
-    if !crate::source::LAYER_MEDIA_TYPES.contains(&media) {
+    if !LAYER_MEDIA_TYPES.contains(&media) {
         return None;
     }
     Some(if media.ends_with("gzip") {

@@ -12,7 +12,7 @@ use super::tar_index::{Head, entry_error, head_of};
 use super::{
     BlobReader, Compression, Digest, EntryKind, LayerCaps, TarEntry, describe_io, index_tar, sniff,
 };
-use crate::source::store::{Blob, map_file};
+use crate::blob::{Blob, map_file};
 use crate::spool::{DiskGuard, Spool};
 use std::cell::RefCell;
 use std::io::{BufWriter, Read, Write};

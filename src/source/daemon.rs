@@ -590,10 +590,9 @@ mod tests {
         let (seen_tx, seen) = mpsc::channel::<(String, String, usize)>();
         std::thread::scope(|s| {
             let receiver = s.spawn(|| {
-                let arrived =
-                    move |name: String, digest: String, blob: crate::source::store::Blob| {
-                        seen_tx.send((name, digest, blob.len())).unwrap();
-                    };
+                let arrived = move |name: String, digest: String, blob: crate::blob::Blob| {
+                    seen_tx.send((name, digest, blob.len())).unwrap();
+                };
                 let reader = ChannelReader {
                     rx,
                     current: bytes::Bytes::new(),

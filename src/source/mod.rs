@@ -12,7 +12,7 @@ use crate::image::Image;
 use crate::spool::Spool;
 use crate::target::{Target, Transport};
 use crate::util::sha256_digest;
-pub use store::{Blob, Store};
+pub use store::Store;
 
 /// A non-fatal problem found while resolving images (kept, reported, exit 2).
 #[derive(Clone, Debug)]
@@ -42,7 +42,7 @@ pub struct Resolved {
 /// Told of each member that looks like a layer as soon as it has arrived whole from a
 /// stream (a daemon's export), with its name (as the store knows it), its sha256 and
 /// its bytes, while the rest of the stream is still being read.
-pub type Arrived<'a> = &'a dyn Fn(String, String, store::Blob);
+pub type Arrived<'a> = &'a dyn Fn(String, String, crate::blob::Blob);
 
 /// Opens a target and lists its images; a compressed archive inflates within `caps`.
 pub fn open(
@@ -180,20 +180,6 @@ pub(crate) fn blob_path(digest: &str) -> Result<String> {
     }
     Ok(format!("blobs/{alg}/{hex}"))
 }
-
-/// Media types a layer descriptor may carry.
-pub(crate) const LAYER_MEDIA_TYPES: &[&str] = &[
-    "application/vnd.oci.image.layer.v1.tar",
-    "application/vnd.oci.image.layer.v1.tar+gzip",
-    "application/vnd.oci.image.layer.v1.tar+zstd",
-    "application/vnd.oci.image.layer.nondistributable.v1.tar",
-    "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
-    "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
-    "application/vnd.docker.image.rootfs.diff.tar",
-    "application/vnd.docker.image.rootfs.diff.tar.gzip",
-    "application/vnd.docker.image.rootfs.diff.tar.zstd",
-    "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
-];
 
 /// Attaches history steps and expected diff_ids to layers (by each layer's index, so a
 /// layer left out for a bad descriptor shifts nothing), noting count mismatches against

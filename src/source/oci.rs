@@ -2,9 +2,10 @@
 //! manifests → config and layers. Every manifest reachable from the index is an image;
 //! a multi-platform index gives one image per platform.
 
-use super::{LAYER_MEDIA_TYPES, Resolved, SourceIssue, Store, attach_config, blob_path, read_json};
+use super::{Resolved, SourceIssue, Store, attach_config, blob_path, read_json};
 use crate::error::{Error, Result};
 use crate::image::{Image, LayerRef, annotation_fields, config_fields, platform_of};
+use crate::layer::LAYER_MEDIA_TYPES;
 use oci_spec::image::{Descriptor, ImageConfiguration, ImageIndex, ImageManifest};
 use std::collections::HashMap;
 
