@@ -12,6 +12,7 @@ pub mod finding;
 pub mod image;
 pub mod layer;
 pub mod matcher;
+pub mod outcome;
 pub mod overlay;
 pub mod packages;
 pub mod policy;

@@ -11,7 +11,7 @@
 use crate::error::{Error, Result};
 use crate::finding::Finding;
 use crate::overlay::Status;
-use crate::scan::Outcome;
+use crate::outcome::Outcome;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::path::Path;

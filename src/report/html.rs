@@ -9,7 +9,7 @@
 use super::pretty::{human_bytes, shorten};
 use crate::finding::Finding;
 use crate::overlay::Status;
-use crate::scan::{ImageInfo, Outcome, Summary};
+use crate::outcome::{ImageInfo, Outcome, Summary};
 use crate::util::short_digest;
 use base64::Engine as _;
 use sha2::{Digest as _, Sha256};

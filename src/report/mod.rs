@@ -8,7 +8,7 @@ mod pretty;
 mod sarif;
 
 use crate::finding::Finding;
-use crate::scan::Outcome;
+use crate::outcome::Outcome;
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -48,12 +48,12 @@ pub struct RunInfo {
 struct JsonReport<'a> {
     version: u32,
     findings: &'a [Finding],
-    summary: &'a crate::scan::Summary,
-    images: &'a [crate::scan::ImageInfo],
+    summary: &'a crate::outcome::Summary,
+    images: &'a [crate::outcome::ImageInfo],
 }
 
 /// One line for people: `5 findings (1 present, 1 deleted, …) in 1 image, 4 layers`.
-pub fn summary_line(s: &crate::scan::Summary) -> String {
+pub fn summary_line(s: &crate::outcome::Summary) -> String {
     pretty::summary_clauses(s).join(" ")
 }
 

@@ -4,7 +4,7 @@
 use super::ReportOptions;
 use crate::finding::Finding;
 use crate::overlay::Status;
-use crate::scan::Outcome;
+use crate::outcome::Outcome;
 use crate::util::short_digest;
 use std::io::{self, Write};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
@@ -255,7 +255,7 @@ fn write_image_header(
     out: &mut dyn Write,
     p: &Paint,
     w: usize,
-    img: &crate::scan::ImageInfo,
+    img: &crate::outcome::ImageInfo,
     findings: usize,
 ) -> io::Result<()> {
     let total: u64 = img.layers.iter().map(|l| l.size).sum();
@@ -445,7 +445,7 @@ fn write_finding(out: &mut dyn Write, p: &Paint, w: usize, f: &Finding) -> io::R
 
 /// The closing summary in clauses that are kept whole on a line when they fit:
 /// `5 findings (1 present, …)`, `in 1 image, 4 layers, 15.0 KiB scanned`, `set aside: …`.
-pub(super) fn summary_clauses(s: &crate::scan::Summary) -> Vec<String> {
+pub(super) fn summary_clauses(s: &crate::outcome::Summary) -> Vec<String> {
     let by: Vec<String> = Status::ALL
         .iter()
         .filter_map(|st| {

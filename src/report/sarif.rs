@@ -19,7 +19,7 @@ use crate::finding::{Finding, Location as FindingLocation, Place, RemovedBy};
 use crate::overlay::Status;
 use crate::packages::PackageRef;
 use crate::rules::Confidence;
-use crate::scan::{ImageInfo, Outcome, RuleInfo, Summary};
+use crate::outcome::{ImageInfo, Outcome, RuleInfo, Summary};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
