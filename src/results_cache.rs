@@ -57,6 +57,26 @@ impl LayerCache {
         }
     }
 
+    /// The cache for scans with these rules and limits: everything that decides what a
+    /// layer scan yields (the rules, the content and layer limits, the known test
+    /// keys) keys it, so an entry is only ever read back by a scan that would have
+    /// produced it.
+    pub fn for_scan(
+        root: &Path,
+        rules: &crate::rules::RuleSet,
+        limits: &crate::content::Limits,
+        caps: &crate::layer::LayerCaps,
+    ) -> LayerCache {
+        let rules = format!("{:?}\n{:?}", rules.rules, rules.global_allowlists);
+        let options = format!(
+            "{limits:?}\n{} {}\n{}",
+            caps.max_bytes,
+            caps.max_ratio,
+            crate::testkeys::TEST_KEYS_TOML
+        );
+        LayerCache::new(root, &[rules.as_bytes(), options.as_bytes()])
+    }
+
     /// The directory entries are written to.
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -130,6 +150,58 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_key_covers_rules_limits_and_caps() {
+        let root = tempfile::tempdir().unwrap();
+        let rules = crate::rules::RuleSet::builtin().unwrap();
+        let limits = crate::content::Limits {
+            max_depth: 3,
+            max_bytes: 1 << 30,
+            max_ratio: 100,
+            max_entries: 10_000,
+        };
+        let caps = crate::layer::LayerCaps {
+            max_bytes: 1 << 40,
+            max_ratio: 1000,
+            in_memory: 1 << 28,
+            min_free: 0,
+        };
+        let base = LayerCache::for_scan(root.path(), &rules, &limits, &caps);
+        let again = LayerCache::for_scan(root.path(), &rules, &limits, &caps);
+        assert_eq!(base.dir(), again.dir());
+        let mut fewer = rules.clone();
+        fewer.rules.pop();
+        let deeper = crate::content::Limits {
+            max_depth: 4,
+            ..limits
+        };
+        let tighter = crate::layer::LayerCaps {
+            max_bytes: 1 << 30,
+            ..caps
+        };
+        let spool_only = crate::layer::LayerCaps {
+            in_memory: 1 << 20,
+            ..caps
+        };
+        assert_ne!(
+            base.dir(),
+            LayerCache::for_scan(root.path(), &fewer, &limits, &caps).dir()
+        );
+        assert_ne!(
+            base.dir(),
+            LayerCache::for_scan(root.path(), &rules, &deeper, &caps).dir()
+        );
+        assert_ne!(
+            base.dir(),
+            LayerCache::for_scan(root.path(), &rules, &limits, &tighter).dir()
+        );
+        assert_eq!(
+            base.dir(),
+            LayerCache::for_scan(root.path(), &rules, &limits, &spool_only).dir(),
+            "where bytes are held does not change what is found"
+        );
+    }
 
     #[test]
     fn round_trip_and_rejects_damage_and_other_keys() {

@@ -52,19 +52,8 @@ pub(crate) fn scan_targets(
         in_memory: l.spool_memory.saturating_mul(1 << 20),
         min_free: l.min_free_disk.saturating_mul(1 << 20),
     };
-    // Everything that decides what a layer scan yields keys the layer results cache.
     let layer_cache = cache_dir.as_deref().map(|dir| {
-        let rules = format!(
-            "{:?}\n{:?}",
-            matcher.rules.rules, matcher.rules.global_allowlists
-        );
-        let options = format!(
-            "{limits:?}\n{} {}\n{}",
-            layer_caps.max_bytes,
-            layer_caps.max_ratio,
-            layerhound::testkeys::TEST_KEYS_TOML
-        );
-        layerhound::results_cache::LayerCache::new(dir, &[rules.as_bytes(), options.as_bytes()])
+        layerhound::results_cache::LayerCache::for_scan(dir, &matcher.rules, &limits, &layer_caps)
     });
     let opts = scan::Options {
         platform: args.platform.clone(),
