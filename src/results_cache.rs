@@ -26,7 +26,7 @@ const FORMAT: &str = "layer-results-4";
 /// masking of secrets): any change to them makes a new cache, so an entry can never
 /// be read back in a shape, or with a masking, other than the one it was written in.
 const SOURCES: [&str; 5] = [
-    include_str!("scan.rs"),
+    include_str!("scan/layer.rs"),
     include_str!("overlay.rs"),
     include_str!("packages.rs"),
     include_str!("redact.rs"),
