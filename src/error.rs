@@ -48,7 +48,52 @@ pub enum Error {
     Hyperscan(String),
 }
 
+/// What kind of problem an error is, for programs reading the JSON `errors`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorKind {
+    /// A blob whose sha256 is not the digest its descriptor names.
+    DigestMismatch,
+    /// A layer whose uncompressed tar is not the diff_id the config names.
+    DiffIdMismatch,
+    /// A blob of another size than its descriptor says.
+    SizeMismatch,
+    /// A blob a manifest names that the input does not hold.
+    MissingBlob,
+    /// A digest that is malformed or of an unknown algorithm.
+    InvalidDigest,
+    /// An input, layer or member that cannot be read as what it claims to be.
+    Corrupt,
+    /// A target that cannot be opened or names nothing there.
+    Target,
+    /// A manifest, index or config that is not the JSON it should be.
+    Json,
+    /// A file that cannot be read or written.
+    Io,
+    /// The matching engine failed.
+    Matcher,
+    /// A limit was reached.
+    Limit,
+    #[default]
+    Other,
+}
+
 impl Error {
+    /// The kind of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Io { .. } => ErrorKind::Io,
+            Error::Target(_) => ErrorKind::Target,
+            Error::Json { .. } => ErrorKind::Json,
+            Error::MissingBlob(_) => ErrorKind::MissingBlob,
+            Error::DigestMismatch { .. } => ErrorKind::DigestMismatch,
+            Error::InvalidDigest(_) => ErrorKind::InvalidDigest,
+            Error::Format(_) | Error::Layer(_) => ErrorKind::Corrupt,
+            Error::Hyperscan(_) => ErrorKind::Matcher,
+            Error::Rule { .. } | Error::RuleFile { .. } | Error::Policy { .. } => ErrorKind::Other,
+        }
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),

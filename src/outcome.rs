@@ -14,6 +14,7 @@ use std::fmt;
 /// layer and path it concerns.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct ScanError {
+    pub kind: crate::error::ErrorKind,
     pub image: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub layer_index: Option<usize>,
@@ -25,9 +26,16 @@ pub struct ScanError {
 }
 
 impl ScanError {
+    /// The same error, of `kind`.
+    pub fn of_kind(mut self, kind: crate::error::ErrorKind) -> ScanError {
+        self.kind = kind;
+        self
+    }
+
     /// An error about a whole image or input (no layer or path).
     pub fn about(image: impl Into<String>, message: impl Into<String>) -> ScanError {
         ScanError {
+            kind: crate::error::ErrorKind::Other,
             image: image.into(),
             layer_index: None,
             layer_digest: None,
@@ -305,4 +313,3 @@ impl Outcome {
         self.rules.retain(|r| used.contains(r.id.as_str()));
     }
 }
-

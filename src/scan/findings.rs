@@ -244,6 +244,7 @@ fn metadata_findings(ctx: &Context<'_>, img: &Image, out: &mut Outcome) {
             Ok(m) => best_per_span(matcher, m),
             Err(e) => {
                 out.summary.errors.push(ScanError {
+                    kind: e.kind(),
                     image: img.source.clone(),
                     layer_index: None,
                     layer_digest: None,

@@ -4,6 +4,7 @@
 //! and checks the blob's digest and diff_id against what the image claims.
 
 use super::Options;
+use crate::error::ErrorKind;
 use crate::finding::fingerprint;
 use crate::image::Image;
 use crate::layer::{FileRef, TarEntry, walk_layer};
@@ -88,9 +89,41 @@ pub(super) struct LayerResult {
     pub(super) digest: Option<String>,
     pub(super) diff_id: Option<String>,
     pub(super) bytes: u64,
-    pub(super) errors: Vec<(Option<String>, String)>,
-    /// (path, inner chain, reason) of what a content limit or fault cut short.
-    pub(super) skips: Vec<(String, Vec<String>, String)>,
+    pub(super) errors: Vec<LayerError>,
+    /// What a limit or a fault cut short.
+    pub(super) skips: Vec<LayerSkip>,
+}
+
+/// A problem reading a layer: of what kind, at which path of it (none: the layer as a
+/// whole), in words.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct LayerError {
+    pub(super) kind: crate::error::ErrorKind,
+    pub(super) path: Option<String>,
+    pub(super) message: String,
+}
+
+impl LayerError {
+    pub(super) fn new(
+        kind: crate::error::ErrorKind,
+        path: Option<String>,
+        message: impl Into<String>,
+    ) -> LayerError {
+        LayerError {
+            kind,
+            path,
+            message: message.into(),
+        }
+    }
+}
+
+/// Something a limit or a fault left unread: a file of the layer (with the chain of
+/// inner names, for nested content), or the layer as a whole (`path` None).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(super) struct LayerSkip {
+    pub(super) path: Option<String>,
+    pub(super) chain: Vec<String>,
+    pub(super) reason: String,
 }
 
 /// Matched files up to this size are hashed while their layer is open; larger ones
@@ -184,8 +217,8 @@ pub(super) struct LayerScanner<'a> {
     pub(super) matches: Vec<LayerMatch>,
     pub(super) records: Vec<(usize, Vec<u8>, Vec<u8>)>,
     pub(super) record_bytes: usize,
-    pub(super) errors: Vec<(Option<String>, String)>,
-    pub(super) skips: Vec<(String, Vec<String>, String)>,
+    pub(super) errors: Vec<LayerError>,
+    pub(super) skips: Vec<LayerSkip>,
 }
 
 impl crate::layer::Visitor for LayerScanner<'_> {
@@ -238,7 +271,7 @@ impl crate::layer::Visitor for LayerScanner<'_> {
                 }
             }
             Err(e) => {
-                let e = (None, e.to_string());
+                let e = LayerError::new(e.kind(), None, e.to_string());
                 if !self.errors.contains(&e) {
                     self.errors.push(e);
                 }
@@ -264,8 +297,11 @@ impl crate::layer::Visitor for LayerScanner<'_> {
             };
             let path = display_bytes(&e.path);
             for s in &expanded.1 {
-                self.skips
-                    .push((path.clone(), s.chain.clone(), s.reason.clone()));
+                self.skips.push(LayerSkip {
+                    path: Some(path.clone()),
+                    chain: s.chain.clone(),
+                    reason: s.reason.clone(),
+                });
             }
             if expanded.0.is_empty() {
                 continue;
@@ -321,7 +357,8 @@ impl crate::layer::Visitor for LayerScanner<'_> {
             }
             self.record_bytes += keep;
             if self.record_bytes > MAX_RECORD_BYTES {
-                self.errors.push((
+                self.errors.push(LayerError::new(
+                    crate::error::ErrorKind::Limit,
                     Some(display_bytes(&e.path)),
                     format!(
                         "package records exceed {} MiB in this layer; the rest are not read",
@@ -375,7 +412,11 @@ pub(super) fn scan_layer(
     match store.get(&lref.blob) {
         Ok(blob) => scan_blob(&blob, matcher, spool, opts, cache).verified(lref),
         Err(e) => LayerResult {
-            errors: vec![(None, format!("{}: {e}", lref.blob))],
+            errors: vec![LayerError::new(
+                e.kind(),
+                None,
+                format!("{}: {e}", lref.blob),
+            )],
             ..Default::default()
         },
     }
@@ -430,19 +471,29 @@ pub(super) fn scan_blob(
     };
     let mut walked = walk_layer(blob, spool, &opts.layer_caps, true, &mut scanner);
     if let Some(t) = &walked.truncated {
-        r.skips.push(("(layer)".into(), Vec::new(), t.clone()));
+        r.skips.push(LayerSkip {
+            path: None,
+            chain: Vec::new(),
+            reason: t.clone(),
+        });
     }
     r.bytes = walked.tar_size;
     // A layer cut short by a cap ends mid-entry; that is the counted skip, not corruption.
     // A corrupt stream cuts the tar short too: one error says both.
     match (&walked.decode_error, walked.index_error.take()) {
-        (Some(d), Some(e)) => r
-            .errors
-            .push((None, format!("{d}; scanned what was readable ({e})"))),
-        (Some(d), None) => r
-            .errors
-            .push((None, format!("{d}; scanned what was readable"))),
-        (None, Some(e)) if walked.truncated.is_none() => r.errors.push((None, e)),
+        (Some(d), Some(e)) => r.errors.push(LayerError::new(
+            ErrorKind::Corrupt,
+            None,
+            format!("{d}; scanned what was readable ({e})"),
+        )),
+        (Some(d), None) => r.errors.push(LayerError::new(
+            ErrorKind::Corrupt,
+            None,
+            format!("{d}; scanned what was readable"),
+        )),
+        (None, Some(e)) if walked.truncated.is_none() => {
+            r.errors.push(LayerError::new(ErrorKind::Corrupt, None, e))
+        }
         _ => {}
     }
     r.matches = scanner.matches;
@@ -526,12 +577,13 @@ pub(super) fn expectation_errors(
     diff_id: &str,
     stored_size: u64,
     decoded_whole: bool,
-) -> Vec<(Option<String>, String)> {
+) -> Vec<LayerError> {
     let mut errors = Vec::new();
     if let Some(exp) = &lref.digest
         && exp != digest
     {
-        errors.push((
+        errors.push(LayerError::new(
+            ErrorKind::DigestMismatch,
             None,
             format!("blob digest mismatch: expected {exp}, found {digest}"),
         ));
@@ -540,7 +592,8 @@ pub(super) fn expectation_errors(
         && exp != diff_id
         && decoded_whole
     {
-        errors.push((
+        errors.push(LayerError::new(
+            ErrorKind::DiffIdMismatch,
             None,
             format!("diff_id mismatch: expected {exp}, found {diff_id}"),
         ));
@@ -548,7 +601,8 @@ pub(super) fn expectation_errors(
     if let Some(size) = lref.size
         && size != stored_size
     {
-        errors.push((
+        errors.push(LayerError::new(
+            ErrorKind::SizeMismatch,
             None,
             format!("size mismatch: descriptor says {size} bytes, blob has {stored_size}"),
         ));
@@ -574,10 +628,7 @@ pub(super) fn cached_layer(
         return None;
     }
     let diff_id = r.diff_id.clone().unwrap_or_default();
-    let truncated = r
-        .skips
-        .iter()
-        .any(|(p, c, _)| p == "(layer)" && c.is_empty());
+    let truncated = r.skips.iter().any(|s| s.path.is_none());
     r.errors = expectation_errors(lref, &digest, &diff_id, blob.len() as u64, !truncated);
     Some(r)
 }

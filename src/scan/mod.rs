@@ -290,22 +290,23 @@ fn fold_layer_results(opened: &Opened, plan: &Plan, results: &[LayerResult], out
     for (job, r) in plan.jobs.iter().zip(results) {
         let img = &opened.images[job.image].1;
         let lref = &img.layers[job.layer];
-        for (path, message) in &r.errors {
+        for e in &r.errors {
             out.summary.errors.push(ScanError {
+                kind: e.kind,
                 image: img.source.clone(),
                 layer_index: Some(lref.index),
                 layer_digest: r.digest.clone().or_else(|| lref.digest.clone()),
-                path: path.clone(),
-                message: message.clone(),
+                path: e.path.clone(),
+                message: e.message.clone(),
             });
         }
-        for (path, chain, reason) in &r.skips {
-            let place = std::iter::once(path.as_str())
-                .chain(chain.iter().map(String::as_str))
+        for s in &r.skips {
+            let place = std::iter::once(s.path.as_deref().unwrap_or("(the layer)"))
+                .chain(s.chain.iter().map(String::as_str))
                 .collect::<Vec<_>>()
                 .join(" → ");
             out.summary.skip(
-                reason,
+                &s.reason,
                 format!("{}: layer {}: {place}", img.source, lref.index),
             );
         }
@@ -375,20 +376,23 @@ fn open_targets(
             Err(e) => {
                 summary
                     .errors
-                    .push(ScanError::about(raw.clone(), e.to_string()));
+                    .push(ScanError::about(raw.clone(), e.to_string()).of_kind(e.kind()));
                 continue;
             }
         };
         let label = opened.label.clone();
         for issue in opened.issues {
-            summary.errors.push(ScanError::about(
-                label.clone(),
-                issue
-                    .message
-                    .strip_prefix(&format!("{label}: "))
-                    .unwrap_or(&issue.message)
-                    .to_string(),
-            ));
+            summary.errors.push(
+                ScanError::about(
+                    label.clone(),
+                    issue
+                        .message
+                        .strip_prefix(&format!("{label}: "))
+                        .unwrap_or(&issue.message)
+                        .to_string(),
+                )
+                .of_kind(issue.kind),
+            );
         }
         for s in opened.skipped {
             summary.skip("attestation manifest (not an image)", s);
@@ -398,17 +402,20 @@ fn open_targets(
             let available: Vec<String> = imgs.iter().map(|i| i.platform.clone()).collect();
             imgs.retain(|i| platform_matches(&i.platform, p));
             if imgs.is_empty() {
-                summary.errors.push(ScanError::about(
-                    label.clone(),
-                    format!(
-                        "no image for platform {p} (available: {})",
-                        if available.is_empty() {
-                            "none".into()
-                        } else {
-                            available.join(", ")
-                        }
-                    ),
-                ));
+                summary.errors.push(
+                    ScanError::about(
+                        label.clone(),
+                        format!(
+                            "no image for platform {p} (available: {})",
+                            if available.is_empty() {
+                                "none".into()
+                            } else {
+                                available.join(", ")
+                            }
+                        ),
+                    )
+                    .of_kind(crate::error::ErrorKind::Target),
+                );
             }
         }
         let ti = stores.len();

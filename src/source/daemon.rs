@@ -444,6 +444,7 @@ fn resolve(
                 Some(i) => i.clone(),
                 None => {
                     out.issues.push(SourceIssue {
+                        kind: crate::error::ErrorKind::MissingBlob,
                         message: format!("{label}: image {id} is missing from the export"),
                     });
                     continue;
@@ -474,6 +475,7 @@ fn resolve(
     }
     if let Some(e) = stream_error {
         out.issues.push(SourceIssue {
+            kind: crate::error::ErrorKind::Corrupt,
             message: format!(
                 "{}: {e}; scanned what arrived",
                 label_for(reference.unwrap_or("(all images)"))
@@ -523,6 +525,7 @@ fn partial_image(
                 created_by: None,
             }),
             None => issues.push(SourceIssue {
+                kind: crate::error::ErrorKind::MissingBlob,
                 message: format!("{label}: layer {index} ({diff_id}) did not arrive"),
             }),
         }
@@ -535,6 +538,7 @@ fn partial_image(
         ),
         None => {
             issues.push(SourceIssue {
+                kind: crate::error::ErrorKind::MissingBlob,
                 message: format!("{label}: the image config did not arrive; metadata not scanned"),
             });
             (Vec::new(), String::new(), Vec::new())

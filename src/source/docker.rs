@@ -82,6 +82,7 @@ pub fn images(store: &Store, label: &str, wanted: Option<&str>) -> Result<Resolv
                 Ok(v) => v,
                 Err(e) => {
                     out.issues.push(SourceIssue {
+                        kind: e.kind(),
                         message: format!("{label}: config {}: {e}", entry.config),
                     });
                     continue;

@@ -17,6 +17,7 @@ pub use store::Store;
 /// A non-fatal problem found while resolving images (kept, reported, exit 2).
 #[derive(Clone, Debug)]
 pub struct SourceIssue {
+    pub kind: crate::error::ErrorKind,
     pub message: String,
 }
 
@@ -132,6 +133,7 @@ pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
         && exp != found
     {
         issues.push(SourceIssue {
+            kind: crate::error::ErrorKind::DigestMismatch,
             message: Error::DigestMismatch {
                 what: name.to_string(),
                 expected: exp.to_string(),
@@ -195,6 +197,7 @@ pub(crate) fn attach_config(
     let diff_ids = cfg.rootfs().diff_ids();
     if diff_ids.len() != listed {
         issues.push(SourceIssue {
+            kind: crate::error::ErrorKind::Corrupt,
             message: format!(
                 "{what}: config lists {} diff_ids but the manifest has {listed} layers",
                 diff_ids.len(),

@@ -3,6 +3,7 @@
 //! a multi-platform index gives one image per platform.
 
 use super::{Resolved, SourceIssue, Store, attach_config, blob_path, read_json};
+use crate::error::ErrorKind;
 use crate::error::{Error, Result};
 use crate::image::{Image, LayerRef, annotation_fields, config_fields, platform_of};
 use crate::layer::LAYER_MEDIA_TYPES;
@@ -90,8 +91,8 @@ pub fn images(store: &Store, label: &str, wanted: Option<&str>) -> Result<Resolv
 }
 
 impl Walk<'_> {
-    fn issue(&mut self, message: String) {
-        self.out.issues.push(SourceIssue { message });
+    fn issue(&mut self, kind: ErrorKind, message: String) {
+        self.out.issues.push(SourceIssue { kind, message });
     }
 
     fn descriptor(
@@ -104,14 +105,20 @@ impl Walk<'_> {
         let digest = desc.digest().to_string();
         let media = desc.media_type().to_string();
         if chain.contains(&digest) {
-            self.issue(format!("{}: index loop at {digest}", self.label));
+            self.issue(
+                ErrorKind::Corrupt,
+                format!("{}: index loop at {digest}", self.label),
+            );
             return;
         }
         if chain.len() >= MAX_DEPTH {
-            self.issue(format!(
-                "{}: indexes nested deeper than {MAX_DEPTH} at {digest}",
-                self.label
-            ));
+            self.issue(
+                ErrorKind::Corrupt,
+                format!(
+                    "{}: indexes nested deeper than {MAX_DEPTH} at {digest}",
+                    self.label
+                ),
+            );
             return;
         }
         for (k, v) in desc.annotations().iter().flatten() {
@@ -128,7 +135,7 @@ impl Walk<'_> {
         }
         let path = match blob_path(&digest) {
             Ok(p) => p,
-            Err(e) => return self.issue(format!("{}: {e}", self.label)),
+            Err(e) => return self.issue(e.kind(), format!("{}: {e}", self.label)),
         };
         if INDEX_TYPES.contains(&media.as_str()) {
             if !self.seen_indexes.insert(digest.clone()) {
@@ -137,7 +144,10 @@ impl Walk<'_> {
             let index: ImageIndex =
                 match read_json(self.store, &path, Some(&digest), &mut self.out.issues) {
                     Ok((i, _)) => i,
-                    Err(e) => return self.issue(format!("{}: index {digest}: {e}", self.label)),
+                    Err(e) => {
+                        return self
+                            .issue(e.kind(), format!("{}: index {digest}: {e}", self.label));
+                    }
                 };
             chain.push(digest);
             for d in index.manifests() {
@@ -150,7 +160,7 @@ impl Walk<'_> {
             }
             self.manifest(desc, &path, name, inherited);
         } else {
-            self.issue(format!(
+            self.issue(ErrorKind::Corrupt, format!(
                 "{}: descriptor {digest}: unknown media type {media:?} (expected an image index or manifest)",
                 self.label
             ));
@@ -168,7 +178,9 @@ impl Walk<'_> {
         let manifest: ImageManifest =
             match read_json(self.store, path, Some(&digest), &mut self.out.issues) {
                 Ok((m, _)) => m,
-                Err(e) => return self.issue(format!("{}: manifest {digest}: {e}", self.label)),
+                Err(e) => {
+                    return self.issue(e.kind(), format!("{}: manifest {digest}: {e}", self.label));
+                }
             };
         let cdesc = manifest.config();
         let cdigest = cdesc.digest().to_string();
@@ -176,14 +188,16 @@ impl Walk<'_> {
             .and_then(|p| read_json(self.store, &p, Some(&cdigest), &mut self.out.issues))
         {
             Ok((c, _)) => c,
-            Err(e) => return self.issue(format!("{}: config {cdigest}: {e}", self.label)),
+            Err(e) => {
+                return self.issue(e.kind(), format!("{}: config {cdigest}: {e}", self.label));
+            }
         };
         let mut layers = Vec::new();
         for (index, l) in manifest.layers().iter().enumerate() {
             let ld = l.digest().to_string();
             let media = l.media_type().to_string();
             if !LAYER_MEDIA_TYPES.contains(&media.as_str()) {
-                self.issue(format!(
+                self.issue(ErrorKind::Corrupt, format!(
                     "{}: layer {index} ({ld}): unknown media type {media:?}; scanned by content",
                     self.label
                 ));
@@ -191,7 +205,10 @@ impl Walk<'_> {
             let blob = match blob_path(&ld) {
                 Ok(p) => p,
                 Err(e) => {
-                    self.issue(format!("{}: layer {index}: {e}", self.label));
+                    self.issue(
+                        ErrorKind::Corrupt,
+                        format!("{}: layer {index}: {e}", self.label),
+                    );
                     continue;
                 }
             };

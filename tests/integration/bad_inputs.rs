@@ -100,6 +100,7 @@ fn missing_blob_names_the_layer() {
     fs::remove_file(blob(&p, &built[0].layers[1].digest)).unwrap();
     let (out, r) = json_scan(&format!("oci:{}", p.display()));
     assert_clean_failure(&out, &["layer 1", "missing blob"]);
+    assert_eq!(r["summary"]["errors"][0]["kind"], "missing-blob");
     assert_eq!(
         find(&r, RULE_GITHUB_PAT, "srv/token.txt")["status"],
         "present"
@@ -120,6 +121,17 @@ fn digest_mismatch_is_reported_and_the_layer_still_scanned() {
     assert_clean_failure(&out, &["layer 2", "digest mismatch", "diff_id mismatch"]);
     assert_eq!(find(&r, RULE_PEM, "opt/cfg/key.pem")["status"], "opaque");
     assert!(r["summary"]["errors"].as_array().unwrap().len() >= 2);
+    // Programs match on kinds, not words.
+    let kinds: Vec<&str> = r["summary"]["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"digest-mismatch") && kinds.contains(&"diff-id-mismatch"),
+        "{kinds:?}"
+    );
 }
 
 #[test]
