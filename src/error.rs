@@ -1,5 +1,5 @@
 //! Library errors: one enum with structured fields. Context that names the image, layer
-//! and path is added at the edges by [`crate::scan::ScanError`].
+//! and path is added at the edges by `ScanError` (in the outcome).
 
 use std::path::PathBuf;
 

@@ -284,6 +284,63 @@ mod tests {
         assert_eq!(crate::redact::mask("ab"), "ab…");
     }
 
+    fn place_finding(rule: &str, conf: Confidence, status: Status, path: &str) -> Finding {
+        let location = Location {
+            layer_index: Some(0),
+            path: Some(path.into()),
+            ..Location::default()
+        };
+        Finding {
+            rule_id: rule.into(),
+            rule_name: rule.into(),
+            confidence: conf,
+            secret: "s3cr3t-value".into(),
+            fingerprint: fingerprint(rule, b"s3cr3t-value", &[path]),
+            value_fingerprint: value_fingerprint(rule, b"s3cr3t-value"),
+            image: "img".into(),
+            reference: None,
+            platform: "linux/amd64".into(),
+            status,
+            removed_by: None,
+            package: None,
+            test_key: None,
+            location,
+            places: Vec::new(),
+            value_id: [7; 32],
+            secret_is_masked: false,
+        }
+    }
+
+    #[test]
+    fn places_of_one_value_merge_most_exposed_first_under_the_most_confident_rule() {
+        let a = place_finding("generic", Confidence::Low, Status::Deleted, "a/old");
+        let b = place_finding("provider", Confidence::High, Status::Deleted, "b/also");
+        let c = place_finding("generic", Confidence::Low, Status::Present, "c/now");
+        let mut other = place_finding("generic", Confidence::Low, Status::Present, "d/x");
+        other.value_id = [8; 32];
+        let merged = group_by_value(vec![a, b, c, other]);
+        assert_eq!(merged.len(), 2);
+        let f = &merged[0];
+        let paths: Vec<&str> = f
+            .places
+            .iter()
+            .map(|p| p.location.path.as_deref().unwrap())
+            .collect();
+        assert_eq!(paths, ["c/now", "a/old", "b/also"]);
+        assert_eq!(f.status, Status::Present);
+        assert_eq!(f.location.path.as_deref(), Some("c/now"));
+        assert_eq!(f.rule_id, "provider");
+        assert_eq!(
+            f.value_fingerprint,
+            value_fingerprint("provider", b"s3cr3t-value")
+        );
+        assert_eq!(f.places[2].rule_id, "provider");
+        let kept = with_places(f, |p| p.status == Status::Deleted).unwrap();
+        assert_eq!(kept.status, Status::Deleted);
+        assert_eq!(kept.places.len(), 2);
+        assert!(with_places(f, |_| false).is_none());
+    }
+
     #[test]
     fn fingerprint_depends_on_place() {
         let a = fingerprint("r", b"s", &["sha256:1", "p"]);

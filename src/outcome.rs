@@ -313,3 +313,45 @@ impl Outcome {
         self.rules.retain(|r| used.contains(r.id.as_str()));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recount_follows_the_findings_and_keeps_only_used_rules() {
+        let mut o = Outcome::default();
+        let rule = |id: &str| RuleInfo {
+            id: id.into(),
+            name: id.into(),
+            description: None,
+            confidence: crate::rules::Confidence::High,
+            references: Vec::new(),
+        };
+        o.rules = vec![rule("a"), rule("b")];
+        o.summary.findings = 9;
+        o.summary.by_status.insert("opaque".into(), 9);
+        o.recount();
+        assert_eq!(o.summary.findings, 0);
+        assert!(o.summary.by_status.is_empty());
+        assert!(o.rules.is_empty(), "no finding uses them");
+    }
+
+    #[test]
+    fn errors_read_as_one_line_naming_image_layer_and_path() {
+        let e = ScanError {
+            kind: crate::error::ErrorKind::DigestMismatch,
+            image: "oci:x".into(),
+            layer_index: Some(2),
+            layer_digest: Some(format!("sha256:{}", "ab".repeat(32))),
+            path: Some("etc/x".into()),
+            message: "blob digest mismatch".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "oci:x: layer 2 (sha256:abababababab): etc/x: blob digest mismatch"
+        );
+        let json = serde_json::to_value(&e).unwrap();
+        assert_eq!(json["kind"], "digest-mismatch");
+    }
+}

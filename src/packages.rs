@@ -20,7 +20,7 @@ pub struct PackageRef {
     pub name: String,
     pub version: String,
     pub reason: String,
-    /// Third-party code an application ships (see [`crate::thirdparty`]): only
+    /// Third-party code an application ships (recognised by the thirdparty module): only
     /// findings of context and generic rules are set aside there. Otherwise the file is
     /// an installed package's own, unmodified, and every finding in it is set aside.
     #[serde(skip)]

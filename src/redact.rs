@@ -3,7 +3,7 @@
 //!
 //! Two steps, both fed by one [`Redactor`] that the scan fills with every secret it
 //! found (set aside or not, in every image of the run):
-//! - [`Redact`]: every string of an [`Outcome`](crate::scan::Outcome) is rewritten
+//! - [`Redact`]: every string of an `Outcome` is rewritten
 //!   before a printer sees it, so that shortening or wrapping a string for display can
 //!   never leave part of a secret behind;
 //! - [`Redactor::scrub`]: every byte a report or a diagnostic writes passes through it

@@ -229,5 +229,21 @@ mod tests {
         assert_eq!(t.reference.as_deref(), Some("v1"));
         let t = parse(&format!("oci:{p}")).unwrap();
         assert_eq!(t.reference, None);
+        // References with colons of their own: the longest existing path wins.
+        let t = parse(&format!("docker-archive:{p}:corp/app:1.2")).unwrap();
+        assert_eq!(t.path, dir.path());
+        assert_eq!(t.reference.as_deref(), Some("corp/app:1.2"));
+        let t = parse(&format!("oci:{p}:registry.example.test:5000/app:1.2")).unwrap();
+        assert_eq!(
+            t.reference.as_deref(),
+            Some("registry.example.test:5000/app:1.2")
+        );
+    }
+
+    #[test]
+    fn standard_input() {
+        let t = parse("-").unwrap();
+        assert_eq!(t.transport, Transport::Stdin);
+        assert_eq!(t.label(), "stdin:-");
     }
 }

@@ -2,8 +2,9 @@
 //! ids the options or the ignore file name must exist.
 
 use super::{RuleArgs, fail};
+use layerhound::matcher::check;
 use layerhound::report::Format;
-use layerhound::rules::{RuleSet, check};
+use layerhound::rules::RuleSet;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -8,6 +8,7 @@
 //! scratch space per worker.
 
 pub mod cache;
+pub mod check;
 
 use crate::error::{Error, Result};
 use crate::rules::{Rule, RuleSet, filters};

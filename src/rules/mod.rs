@@ -4,7 +4,6 @@
 //! and gives validated rules with compiled confirmation regexes. The Hyperscan side is
 //! built from the same patterns by [`crate::matcher`].
 
-pub mod check;
 pub mod filters;
 
 use crate::error::{Error, Result};

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // test helpers fail by panicking
 
+mod architecture;
 mod bad_inputs;
 mod chromium;
 mod cli;

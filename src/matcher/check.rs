@@ -1,8 +1,8 @@
 //! `rules check`: compiles every rule with Hyperscan and `regex` and runs its examples
 //! (must be found) and negative examples (must not be) through the real engine.
 
-use super::{Rule, RuleSet};
-use crate::matcher::Matcher;
+use super::Matcher;
+use crate::rules::{Rule, RuleSet};
 
 /// One failed check, naming the rule and its file.
 #[derive(Debug)]
