@@ -10,8 +10,8 @@
 
 use crate::error::{Error, Result};
 use crate::finding::Finding;
-use crate::overlay::Status;
 use crate::outcome::Outcome;
+use crate::overlay::Status;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::path::Path;

@@ -8,8 +8,8 @@
 
 use super::pretty::{human_bytes, shorten};
 use crate::finding::Finding;
-use crate::overlay::Status;
 use crate::outcome::{ImageInfo, Outcome, Summary};
+use crate::overlay::Status;
 use crate::util::short_digest;
 use base64::Engine as _;
 use sha2::{Digest as _, Sha256};

@@ -3,8 +3,8 @@
 
 use super::ReportOptions;
 use crate::finding::Finding;
-use crate::overlay::Status;
 use crate::outcome::Outcome;
+use crate::overlay::Status;
 use crate::util::short_digest;
 use std::io::{self, Write};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};

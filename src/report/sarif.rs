@@ -16,10 +16,10 @@
 
 use super::pretty::shorten;
 use crate::finding::{Finding, Location as FindingLocation, Place, RemovedBy};
+use crate::outcome::{ImageInfo, Outcome, RuleInfo, Summary};
 use crate::overlay::Status;
 use crate::packages::PackageRef;
 use crate::rules::Confidence;
-use crate::outcome::{ImageInfo, Outcome, RuleInfo, Summary};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
