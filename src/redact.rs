@@ -82,6 +82,27 @@ impl std::fmt::Debug for Redactor {
 /// output: a short string can occur in the report's own text and markup.
 const MIN_SCRUB_LEN: usize = 8;
 
+/// Shorter "secrets" (a rule that took `p` or `app` for a password) are not searched
+/// for in text at all: masking every `p` would mangle every path of the report.
+const MIN_MASK_LEN: usize = 4;
+
+/// Below this length a secret is masked only where it stands alone, not inside a
+/// longer word or number (`hunter2` in `echo hunter2`, not `test` in `latest`).
+const MASK_INSIDE_WORDS_FROM: usize = 12;
+
+/// Whether `text[start..end]` is not part of a longer run of letters and digits, or is
+/// long enough to be masked wherever it is.
+fn stands_alone(text: &[u8], start: usize, end: usize) -> bool {
+    if end - start >= MASK_INSIDE_WORDS_FROM {
+        return true;
+    }
+    let word = |b: u8| b.is_ascii_alphanumeric();
+    let before = start.checked_sub(1).map(|i| text[i]);
+    let after = text.get(end).copied();
+    !(before.is_some_and(word) && word(text[start]))
+        && !(after.is_some_and(word) && word(text[end - 1]))
+}
+
 impl Redactor {
     /// Adds a secret known in full.
     pub fn add(&mut self, secret: &str) {
@@ -121,15 +142,22 @@ impl Redactor {
     /// The byte ranges of `text` that hold a secret, merged and sorted.
     fn ranges(&self, text: &str) -> Vec<(usize, usize)> {
         let mut ranges = Vec::new();
-        for s in &self.full {
+        let bytes = text.as_bytes();
+        for s in self.full.iter().filter(|s| s.len() >= MIN_MASK_LEN) {
             let finder = memchr::memmem::Finder::new(s.as_bytes());
-            ranges.extend(finder.find_iter(text.as_bytes()).map(|i| (i, i + s.len())));
+            ranges.extend(
+                finder
+                    .find_iter(bytes)
+                    .map(|i| (i, i + s.len()))
+                    .filter(|&(i, e)| stands_alone(bytes, i, e)),
+            );
         }
-        for h in &self.hashed {
+        for h in self.hashed.iter().filter(|h| h.len >= MIN_MASK_LEN) {
             let finder = memchr::memmem::Finder::new(h.head.as_bytes());
-            for i in finder.find_iter(text.as_bytes()) {
+            for i in finder.find_iter(bytes) {
                 let end = i + h.len;
                 if let Some(cand) = text.get(i..end)
+                    && stands_alone(bytes, i, end)
                     && <[u8; 32]>::from(Sha256::digest(cand.as_bytes())) == h.sha256
                 {
                     ranges.push((i, end));
@@ -396,6 +424,17 @@ mod tests {
         let s = String::from_utf8_lossy(&s);
         assert!(!s.contains("word"), "{s}");
         assert_eq!(s.matches("pa\"s…").count(), 3, "{s}");
+    }
+
+    #[test]
+    fn tiny_and_short_secrets_never_mangle_other_words() {
+        let r = redactor(&["p", "app", "test", "hunter2"]);
+        assert_eq!(
+            r.text("app/vendor/pem-3.0.6/src/lib.rs"),
+            "app/vendor/pem-3.0.6/src/lib.rs"
+        );
+        assert_eq!(r.text("latest test"), "latest test…");
+        assert_eq!(r.text("echo hunter2; hunter22"), "echo hunt…; hunter22");
     }
 
     #[test]

@@ -38,6 +38,7 @@ pub fn manifest_limit(path: &[u8]) -> Option<usize> {
         b"Cargo.toml" if cargo_registry_root(path).is_some() => Some(MAX_MANIFEST),
         b".cargo-checksum.json" => Some(0),
         b"modules.txt" if dir_name == b"vendor" => Some(MAX_LIST),
+        b"go.mod" if go_module_root(path).is_some() => Some(MAX_MANIFEST),
         b"installed.json" if dir.ends_with(b"vendor/composer") => Some(MAX_LIST),
         _ if name.ends_with(b".gemspec") && dir_name == b"specifications" => Some(0),
         _ => None,
@@ -55,6 +56,8 @@ pub struct ThirdParty {
     cargo: HashMap<Vec<u8>, (String, String)>,
     /// `…/vendor/` → (module path, version), longest first.
     go: HashMap<Vec<u8>, Vec<(String, String)>>,
+    /// A module's own directory in a module cache or a GOPATH tree → (module, version).
+    go_modules: HashMap<Vec<u8>, (String, String)>,
     /// `…/gems/<name>-<version>/` of a gem directory with its specification.
     gems: HashMap<Vec<u8>, (String, String)>,
     /// `…/vendor/` → package name → version.
@@ -145,6 +148,28 @@ fn npm_root(path: &[u8]) -> Option<&[u8]> {
     Some(&path[..after + end + 1])
 }
 
+/// For a `go.mod` in a Go module cache (`…/pkg/mod/<module>@<version>/go.mod`) its
+/// version; in a GOPATH tree of others' code (`…/gocode/src/…`, `…/go/src/<host>/…`,
+/// the module's first element a host name) an empty version; None elsewhere (an
+/// application's own `go.mod`).
+fn go_module_root(path: &[u8]) -> Option<String> {
+    let p = text(parent(path)?);
+    if let Some(i) = p.find("pkg/mod/") {
+        let rest = &p[i + "pkg/mod/".len()..];
+        let at = rest.rfind('@')?;
+        return Some(rest[at + 1..].to_string());
+    }
+    for root in ["gocode/src/", "go/src/"] {
+        if let Some(i) = p.find(root)
+            && (i == 0 || p.as_bytes()[i - 1] == b'/')
+        {
+            let host = p[i + root.len()..].split('/').next().unwrap_or_default();
+            return host.contains('.').then(String::new);
+        }
+    }
+    None
+}
+
 /// `…/registry/src/<index>/<crate>-<version>/` for a path below one.
 fn cargo_registry_root(path: &[u8]) -> Option<&[u8]> {
     const REG: &[u8] = b"registry/src/";
@@ -229,6 +254,19 @@ impl ThirdParty {
                         *e = (n, v);
                     }
                 }
+                b"go.mod" => {
+                    let module = doc
+                        .lines()
+                        .find_map(|l| l.trim().strip_prefix("module "))
+                        .map(|m| m.trim().trim_matches('"').to_string());
+                    if let (Some(module), Some(version)) = (module, go_module_root(path)) {
+                        // GOPATH: the module's directory must be its path under `src/`.
+                        let dir_text = text(dir);
+                        if !version.is_empty() || dir_text.ends_with(&format!("src/{module}")) {
+                            t.go_modules.insert(dir_slash, (module, version));
+                        }
+                    }
+                }
                 b"modules.txt" => {
                     let mut mods: Vec<(String, String)> = doc
                         .lines()
@@ -277,6 +315,7 @@ impl ThirdParty {
             && self.python.is_empty()
             && self.cargo.is_empty()
             && self.go.is_empty()
+            && self.go_modules.is_empty()
             && self.gems.is_empty()
             && self.composer.is_empty()
     }
@@ -306,6 +345,9 @@ impl ThirdParty {
             }
             if let Some((n, v)) = self.gems.get(&key) {
                 return Some(third_party("gem", n, v));
+            }
+            if let Some((n, v)) = self.go_modules.get(&key) {
+                return Some(third_party("go", n, v));
             }
             if let Some(p) = self.python.get(&key).and_then(|ds| py_owner(ds, rest)) {
                 return Some(p);
@@ -625,6 +667,31 @@ mod tests {
             some("composer", "guzzlehttp/guzzle", "7.8.1")
         );
         assert_eq!(who(&t, "var/www/src/Controller.php"), None);
+        let t = build(&[
+            (
+                "root/go/pkg/mod/golang.org/x/crypto@v0.21.0/go.mod",
+                "module golang.org/x/crypto\n\ngo 1.18\n",
+            ),
+            (
+                "usr/share/gocode/src/github.com/docker/cli/go.mod",
+                "module github.com/docker/cli\n",
+            ),
+        ]);
+        assert!(manifest_limit(b"app/go.mod").is_none(), "the app's own");
+        assert_eq!(
+            who(
+                &t,
+                "root/go/pkg/mod/golang.org/x/crypto@v0.21.0/ssh/testdata/keys.go"
+            ),
+            some("go", "golang.org/x/crypto", "v0.21.0")
+        );
+        assert_eq!(
+            who(
+                &t,
+                "usr/share/gocode/src/github.com/docker/cli/cli/config/testdata/config.json"
+            ),
+            some("go", "github.com/docker/cli", "")
+        );
         let nested = |outer: &str, inner: &[&str]| {
             let mut n = vec![outer.to_string()];
             n.extend(inner.iter().map(|s| s.to_string()));
