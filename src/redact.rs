@@ -99,8 +99,9 @@ fn stands_alone(text: &[u8], start: usize, end: usize) -> bool {
     let word = |b: u8| b.is_ascii_alphanumeric();
     let before = start.checked_sub(1).map(|i| text[i]);
     let after = text.get(end).copied();
-    !(before.is_some_and(word) && word(text[start]))
-        && !(after.is_some_and(word) && word(text[end - 1]))
+    let glued_before = before.is_some_and(word) && word(text[start]);
+    let glued_after = after.is_some_and(word) && word(text[end - 1]);
+    !glued_before && !glued_after
 }
 
 impl Redactor {

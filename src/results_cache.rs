@@ -25,8 +25,10 @@ const FORMAT: &str = "layer-results-4";
 /// The sources of what an entry holds (the layer result and the types in it, the
 /// masking of secrets): any change to them makes a new cache, so an entry can never
 /// be read back in a shape, or with a masking, other than the one it was written in.
-const SOURCES: [&str; 5] = [
+const SOURCES: [&str; 7] = [
     include_str!("scan/layer.rs"),
+    include_str!("rules/filters.rs"),
+    include_str!("matcher/mod.rs"),
     include_str!("overlay.rs"),
     include_str!("packages.rs"),
     include_str!("redact.rs"),

@@ -38,16 +38,7 @@ pub enum Confidence {
 
 /// What makes a rule's match a secret.
 #[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Deserialize,
-    serde::Serialize,
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
@@ -102,11 +93,17 @@ pub struct Allowlist {
     pub and: bool,
     /// For global allowlists: the rule ids it applies to (all when empty).
     pub target_rules: Vec<String>,
+    /// Built in for context and generic rules (their kind): drops a candidate that shows
+    /// no evidence of being a literal secret ([`filters::lacks_evidence`]).
+    pub no_evidence: Option<Kind>,
 }
 
 impl Allowlist {
     /// Whether this allowlist drops a finding.
     pub fn allows(&self, secret: &[u8], whole: &[u8], line: &[u8], path: Option<&[u8]>) -> bool {
+        if let Some(kind) = self.no_evidence {
+            return filters::lacks_evidence(kind, secret, whole, line).is_some();
+        }
         let target = match self.target {
             RegexTarget::Secret => secret,
             RegexTarget::Match => whole,
@@ -323,6 +320,7 @@ impl RawAllowlist {
             paths,
             and,
             target_rules: self.target_rules,
+            no_evidence: None,
         })
     }
 }
@@ -368,6 +366,19 @@ impl RawRule {
         for a in self.allowlist.into_iter().chain(self.allowlists) {
             allowlists.push(a.build(file, &self.id)?);
         }
+        let kind = self.kind.unwrap_or_default();
+        if kind != Kind::Provider {
+            // A value of no format of its own must show it is a literal secret.
+            allowlists.push(Allowlist {
+                regexes: Vec::new(),
+                target: RegexTarget::Secret,
+                stopwords: Vec::new(),
+                paths: Vec::new(),
+                and: false,
+                target_rules: Vec::new(),
+                no_evidence: Some(kind),
+            });
+        }
         let path = self
             .path
             .map(|p| compile_aux(&p).map_err(|e| err(format!("invalid path regex: {e}"))))
@@ -386,7 +397,7 @@ impl RawRule {
             checksum: self.checksum,
             structure: self.structure,
             confidence: self.confidence.unwrap_or(Confidence::Medium),
-            kind: self.kind.unwrap_or_default(),
+            kind,
             binary: self.binary.unwrap_or(true),
             window: self.window.unwrap_or(DEFAULT_WINDOW).clamp(64, 1 << 20),
             keywords: self.keywords,

@@ -21,6 +21,7 @@ mod leaks;
 mod nested;
 mod packages;
 mod policy;
+mod precision;
 mod sarif;
 mod support;
 mod thirdparty;
