@@ -170,6 +170,25 @@ fn go_module_root(path: &[u8]) -> Option<String> {
     None
 }
 
+/// The module of a file in a shared GOPATH of packaged Go source
+/// (`usr/share/gocode/src/<host>/<owner>/<repo>/…`, where distributions install Go
+/// libraries; never an application's own tree): its import path, by Go's layout.
+fn shared_gopath_module(path: &[u8]) -> Option<String> {
+    const ROOT: &str = "usr/share/gocode/src/";
+    let p = std::str::from_utf8(path).ok()?;
+    let rest = p.strip_prefix(ROOT)?;
+    let parts: Vec<&str> = rest.split('/').collect();
+    let host = *parts.first()?;
+    if !host.contains('.') {
+        return None;
+    }
+    let depth = match host {
+        "gopkg.in" => 2,
+        _ => 3,
+    };
+    (parts.len() > depth).then(|| parts[..depth].join("/"))
+}
+
 /// `…/registry/src/<index>/<crate>-<version>/` for a path below one.
 fn cargo_registry_root(path: &[u8]) -> Option<&[u8]> {
     const REG: &[u8] = b"registry/src/";
@@ -325,6 +344,9 @@ impl ThirdParty {
     pub fn classify(&self, path: &[u8], nested: &[String]) -> Option<PackageRef> {
         if let Some(p) = jar(path, nested) {
             return Some(p);
+        }
+        if let Some(module) = shared_gopath_module(path) {
+            return Some(third_party("go", &module, ""));
         }
         if self.is_empty() {
             return None;
@@ -714,5 +736,27 @@ mod tests {
             None,
             "the app's own jar"
         );
+    }
+
+    #[test]
+    fn a_shared_gopath_holds_packaged_libraries() {
+        let t = ThirdParty::default();
+        assert_eq!(
+            who(
+                &t,
+                "usr/share/gocode/src/github.com/moby/moby/api/swagger.yaml"
+            ),
+            some("go", "github.com/moby/moby", "")
+        );
+        assert_eq!(
+            who(&t, "usr/share/gocode/src/gopkg.in/yaml.v3/decode.go"),
+            some("go", "gopkg.in/yaml.v3", "")
+        );
+        assert_eq!(
+            who(&t, "go/src/github.com/corp/app/main.go"),
+            None,
+            "a user's GOPATH"
+        );
+        assert_eq!(who(&t, "usr/share/gocode/src/vendor/x.go"), None);
     }
 }
