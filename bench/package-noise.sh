@@ -223,6 +223,16 @@ def load(name):
         return None
     rc = int(open(os.path.join(work, f"scan-{name}.rc")).read())
     doc = json.load(open(p)) if os.path.getsize(p) else None
+    if doc:
+        # One entry per place: a finding is one secret value with every place it was
+        # seen; each place keeps its own rule, status, fingerprint and location.
+        flat = []
+        for f in doc["findings"]:
+            for pl in f.get("places") or [f]:
+                one = {k: v for k, v in f.items() if k not in ("places", "removed_by", "package")}
+                one.update(pl)
+                flat.append(one)
+        doc["findings"] = flat
     walls, rsss = [], []
     for tf in sorted(glob.glob(os.path.join(work, f"time-{name}.*.txt"))):
         t = open(tf).read()
