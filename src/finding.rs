@@ -186,22 +186,6 @@ pub fn group_by_value(findings: Vec<Finding>) -> Vec<Finding> {
         .collect()
 }
 
-/// A copy of a finding with only the places `keep` accepts, the most exposed of them
-/// on top; None when no place is left.
-pub fn with_places(f: &Finding, keep: impl Fn(&Place) -> bool) -> Option<Finding> {
-    let places: Vec<Place> = f.places.iter().filter(|p| keep(p)).cloned().collect();
-    let top = places.first()?.clone();
-    let mut g = f.clone();
-    g.status = top.status;
-    g.removed_by = top.removed_by;
-    g.fingerprint = top.fingerprint;
-    g.package = top.package;
-    g.test_key = top.test_key;
-    g.location = top.location;
-    g.places = places;
-    Some(g)
-}
-
 impl crate::redact::Redact for RemovedBy {
     fn redact_with(&mut self, r: &crate::redact::Redactor) {
         self.created_by.redact_with(r);
@@ -335,10 +319,6 @@ mod tests {
             value_fingerprint("provider", b"s3cr3t-value")
         );
         assert_eq!(f.places[2].rule_id, "provider");
-        let kept = with_places(f, |p| p.status == Status::Deleted).unwrap();
-        assert_eq!(kept.status, Status::Deleted);
-        assert_eq!(kept.places.len(), 2);
-        assert!(with_places(f, |_| false).is_none());
     }
 
     #[test]

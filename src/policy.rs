@@ -154,17 +154,17 @@ impl Baseline {
 /// A whole fingerprint, or its first 8 or more hex digits (with or without `sha256:`).
 fn is_fingerprint_prefix(s: &str) -> bool {
     let h = s.strip_prefix("sha256:").unwrap_or(s);
-    (8..=64).contains(&h.len())
-        && h.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    (8..=64).contains(&h.len()) && is_lower_hex(h)
 }
 
 fn is_fingerprint(s: &str) -> bool {
-    s.strip_prefix("sha256:").is_some_and(|h| {
-        h.len() == 64
-            && h.bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    })
+    s.strip_prefix("sha256:")
+        .is_some_and(|h| h.len() == 64 && is_lower_hex(h))
+}
+
+fn is_lower_hex(h: &str) -> bool {
+    h.bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// The name of the ignore file looked for in the current directory.

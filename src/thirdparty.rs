@@ -314,15 +314,13 @@ impl ThirdParty {
                 _ => {}
             }
         }
-        for dists in t.python.values_mut() {
+        // Each distribution's top_level.txt, by its info directory's whole path.
+        for (site, dists) in &mut t.python {
             for d in dists {
-                let mut info_path = Vec::new();
-                for (dir, tops) in &top_levels {
-                    if file_name(dir) == d.info_dir.as_slice() {
-                        info_path.clone_from(tops);
-                    }
+                let info_path = [site.as_slice(), &d.info_dir].concat();
+                if let Some(tops) = top_levels.remove(&info_path) {
+                    d.top_level = tops;
                 }
-                d.top_level = info_path;
             }
         }
         t

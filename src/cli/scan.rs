@@ -77,19 +77,17 @@ pub(crate) fn scan_targets(
 /// Errors always, notes unless `--quiet`, on stderr; without `reveal`, masked like
 /// the report (see [`Outcome::redacted`]).
 pub(crate) fn print_diagnostics(outcome: &Outcome, quiet: bool, reveal: bool) {
-    let masked;
-    let shown = if reveal {
-        outcome
-    } else {
-        masked = outcome.redacted();
-        &masked
-    };
+    // Only the summary is printed here: only it is masked.
+    let mut shown = outcome.summary.clone();
+    if !reveal {
+        layerhound::redact::Redact::redact_with(&mut shown, &outcome.redactor);
+    }
     let mut lines = Vec::new();
-    for e in &shown.summary.errors {
+    for e in &shown.errors {
         lines.push(format!("layerhound: error: {e}"));
     }
     if !quiet {
-        for n in &shown.summary.notes {
+        for n in &shown.notes {
             lines.push(format!("layerhound: note: {n}"));
         }
     }
