@@ -12,7 +12,7 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use layerhound::blob::Blob;
-use layerhound::layer::{FileRef, LayerCaps, TarEntry, Visitor, index_tar, walk_layer};
+use layerhound::layer::{FileRef, LayerCaps, TarEntry, Visitor, Window, index_tar, walk_layer};
 use layerhound::matcher::{Item, Matcher};
 use layerhound::rules::RuleSet;
 use layerhound::spool::Spool;
@@ -99,6 +99,10 @@ fn bench_match(c: &mut Criterion) {
 struct CountFiles(usize);
 
 impl Visitor for CountFiles {
+    fn window(&mut self, _: &[u8], _: &FileRef, _: &[TarEntry], w: &Window) {
+        self.0 += w.fresh.len();
+    }
+
     fn files(
         &mut self,
         _: &[u8],

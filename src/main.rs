@@ -15,5 +15,6 @@ fn main() -> ExitCode {
         Command::Man { dir } => cli::man(dir),
         Command::Rules(RulesCommand::List { format, rules }) => cli::list_rules(format, &rules),
         Command::Rules(RulesCommand::Check { paths }) => cli::check_rules(&paths),
+        Command::Cache(c) => cli::run_cache(c),
     }
 }

@@ -119,6 +119,33 @@ pub struct Skipped {
 }
 
 impl Summary {
+    /// Every message in our words and on one line, through the one function that does
+    /// it ([`crate::util::plain_message`]): the errors (every field), skip reasons and
+    /// places, and notes. Whatever prints a summary prints it after this, so no byte
+    /// from an input or a library's wording can drive a terminal.
+    pub fn make_plain(&mut self) {
+        use crate::util::plain_message as plain;
+        for e in &mut self.errors {
+            e.image = plain(&e.image);
+            e.layer_digest = e.layer_digest.as_deref().map(plain);
+            e.path = e.path.as_deref().map(plain);
+            e.message = plain(&e.message);
+        }
+        let skipped = std::mem::take(&mut self.skipped);
+        for (reason, s) in skipped {
+            let into = self.skipped.entry(plain(&reason)).or_default();
+            into.count += s.count;
+            for ex in s.examples {
+                if into.examples.len() < 5 {
+                    into.examples.push(plain(&ex));
+                }
+            }
+        }
+        for n in &mut self.notes {
+            *n = plain(n);
+        }
+    }
+
     /// Counts one skip.
     pub fn skip(&mut self, reason: &str, example: String) {
         let s = self.skipped.entry(reason.to_string()).or_default();
@@ -335,6 +362,37 @@ mod tests {
         assert_eq!(o.summary.findings, 0);
         assert!(o.summary.by_status.is_empty());
         assert!(o.rules.is_empty(), "no finding uses them");
+    }
+
+    #[test]
+    fn a_plain_summary_holds_no_control_character() {
+        let mut s = Summary::default();
+        s.errors.push(ScanError {
+            kind: crate::error::ErrorKind::Corrupt,
+            image: "oci:a\u{1b}b".into(),
+            layer_index: Some(1),
+            layer_digest: Some("sha256:\u{7}".into()),
+            path: Some("etc/\r".into()),
+            message: "bad\nline".into(),
+        });
+        s.skip("why\u{1b}[2J", "at\u{7}".into());
+        s.skip("why\u{1b}[2J", "other".into());
+        s.notes.push("note\u{9b}".into());
+        s.make_plain();
+        let text = serde_json::to_string(&s).unwrap_or_default();
+        assert!(
+            !text.contains("\\u001b") && !text.contains("\\u0007"),
+            "{text}"
+        );
+        assert_eq!(
+            s.errors[0].to_string(),
+            "oci:a\\u{1b}b: layer 1 (sha256:\\u{7}): etc/\\u{d}: bad\\u{a}line"
+        );
+        let (reason, skipped) = s.skipped.iter().next().unwrap_or_else(|| panic!("a skip"));
+        assert_eq!(reason, "why\\u{1b}[2J");
+        assert_eq!(skipped.count, 2);
+        assert_eq!(skipped.examples, ["at\\u{7}", "other"]);
+        assert_eq!(s.notes, ["note\\u{9b}"]);
     }
 
     #[test]

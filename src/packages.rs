@@ -50,20 +50,22 @@ impl FileHashes {
     }
 }
 
+/// Content hashes of a file handed over in pieces, in every form a package database
+/// records.
 #[derive(Default)]
-struct Hashers {
+pub struct Hashers {
     md5: Md5,
     sha1: Sha1,
     sha256: Sha256,
 }
 
 impl Hashers {
-    fn update(&mut self, data: &[u8]) {
+    pub fn update(&mut self, data: &[u8]) {
         self.md5.update(data);
         self.sha1.update(data);
         self.sha256.update(data);
     }
-    fn finish(self) -> FileHashes {
+    pub fn finish(self) -> FileHashes {
         FileHashes {
             md5: self.md5.finalize().into(),
             sha1: self.sha1.finalize().into(),

@@ -161,6 +161,15 @@ pub fn plain_message(text: &str) -> String {
     out
 }
 
+/// `s` cut to its first `max` characters and an ellipsis with the count left out, for
+/// names in one-line messages (a path may be 64 KiB long).
+pub fn clip_for_message(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        None => s.to_string(),
+        Some((at, _)) => format!("{}… ({} more bytes)", &s[..at], s.len() - at),
+    }
+}
+
 /// `YYYY-MM-DD HH:MM:SS UTC` for seconds since the Unix epoch.
 pub fn utc_timestamp(secs: u64) -> String {
     let days = (secs / 86_400) as i64;

@@ -17,7 +17,7 @@ pub(crate) fn run_baseline(args: BaselineCreateArgs) -> ExitCode {
         Err(e) => return fail(&e),
     };
     print_diagnostics(&outcome, args.scan.quiet, false);
-    if incomplete(&outcome, args.scan.strict) {
+    if incomplete(&outcome, args.scan.allow_incomplete) {
         return fail(&format!(
             "the scan is incomplete; no baseline written to {}",
             args.output.display()

@@ -1,13 +1,15 @@
 //! The command line: argument structs shared by the commands, one file per command
-//! (`scan`, `baseline`, `rules`, `docs` for completions and man pages), and the one way
-//! an error leaves the program ([`fail`]).
+//! (`scan`, `baseline`, `rules`, `cache`, `docs` for completions and man pages), and the
+//! one way an error leaves the program ([`fail`]).
 
 mod baseline;
+mod cache;
 mod docs;
 mod rules;
 mod scan;
 
 pub(crate) use baseline::run_baseline;
+pub(crate) use cache::{CacheCommand, run_cache};
 pub(crate) use docs::{completions, man};
 pub(crate) use rules::{check_rules, list_rules};
 pub(crate) use scan::run_scan;
@@ -22,7 +24,8 @@ use std::process::ExitCode;
 
 pub(crate) const AFTER_HELP: &str = "\
 Exit status: 0 when no reported finding fails the policy (--fail-on), 1 when one does, \
-2 on an error or an incomplete scan (and, with --strict, when anything was skipped).
+2 on an error or an incomplete scan: anything a limit or an unreadable entry left unscanned
+(unless --allow-incomplete).
 
 An ignore file (.layerhoundignore in the current directory, or --ignore-file FILE) holds \
 TOML [[ignore]] entries, each with a fingerprint, a rule, a path glob, or a rule and a \
@@ -53,6 +56,9 @@ pub(crate) enum Command {
     /// List or check rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Show, prune or clear the cache of layer results.
+    #[command(subcommand)]
+    Cache(CacheCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
     Completions {
         /// The shell to complete for.
@@ -133,8 +139,13 @@ pub(crate) struct ScanOptions {
     /// they are counted in summary.suppressed.excluded_paths.
     #[arg(long = "exclude-path", value_name = "REGEX")]
     pub(crate) exclude_paths: Vec<String>,
-    /// Exit with 2 when anything was skipped or truncated (see summary.skipped).
+    /// Exit with 0 or 1 even when a limit or an unreadable entry left something
+    /// unscanned (a warning and summary.skipped still say what); by default that is
+    /// an incomplete scan, exit 2.
     #[arg(long)]
+    pub(crate) allow_incomplete: bool,
+    /// Exit with 2 when anything was skipped (the default; kept for old scripts).
+    #[arg(long, hide = true, conflicts_with = "allow_incomplete")]
     pub(crate) strict: bool,
     /// No progress bar and no messages besides the report and errors.
     #[arg(long, short = 'q')]
@@ -155,6 +166,16 @@ pub(crate) struct ScanOptions {
     /// Use and write no cache.
     #[arg(long, conflicts_with = "cache")]
     pub(crate) no_cache: bool,
+    /// Most bytes the cached layer results may take (all rulesets together), such as
+    /// 512M or 2G; after a scan writes some, the least recently used go first.
+    #[arg(
+        long,
+        value_name = "SIZE",
+        env = "LAYERHOUND_CACHE_MAX",
+        default_value = "1G",
+        value_parser = layerhound::results_cache::parse_size
+    )]
+    pub(crate) cache_max: u64,
     #[command(flatten)]
     pub(crate) rules: RuleArgs,
     #[command(flatten)]
@@ -178,16 +199,16 @@ pub(crate) struct LimitArgs {
     /// Most members read from one nested archive.
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub(crate) max_entries: usize,
-    /// Most bytes (MiB) one layer may decompress to; the rest of it is not scanned.
-    #[arg(long, value_name = "MIB", default_value_t = 65_536)]
+    /// The byte budget: most bytes (MiB) one layer, or a compressed archive, may
+    /// decompress to; the rest is not read (a warning, and exit 2 unless
+    /// --allow-incomplete). Default 1 TiB.
+    #[arg(long, value_name = "MIB", default_value_t = 1 << 20)]
     pub(crate) max_layer_bytes: u64,
-    /// Largest decompressed-to-compressed ratio of a layer (never capping below 1 GiB).
-    #[arg(long, value_name = "RATIO", default_value_t = 1000)]
-    pub(crate) max_layer_ratio: u64,
-    /// A file of a compressed layer of at most MIB is held in memory while it is
-    /// matched; a larger one goes to a spool file (0: spool every file past 8 MiB).
-    #[arg(long, value_name = "MIB", default_value_t = 256)]
-    pub(crate) spool_memory: u64,
+    /// Largest archive inside a compressed layer (MiB) that is read whole through a
+    /// spool file to look inside it (a zip or jar is read by random access); a larger
+    /// one is matched as bytes only, and counted as skipped.
+    #[arg(long, value_name = "MIB", default_value_t = 4096)]
+    pub(crate) spool_max: u64,
     /// Stop writing the spool (an error naming the layer) before its filesystem has
     /// less than MIB free.
     #[arg(long, value_name = "MIB", default_value_t = 512)]

@@ -39,21 +39,10 @@ pub(crate) fn scan_targets(
             })?;
         exclude_paths.push(re);
     }
-    let l = &args.limits;
-    let limits = layerhound::content::Limits {
-        max_depth: l.max_depth,
-        max_bytes: l.max_nested_bytes.saturating_mul(1 << 20),
-        max_ratio: l.max_ratio.max(1),
-        max_entries: l.max_entries,
-    };
-    let layer_caps = layerhound::layer::LayerCaps {
-        max_bytes: l.max_layer_bytes.saturating_mul(1 << 20),
-        max_ratio: l.max_layer_ratio.max(1),
-        in_memory: l.spool_memory.saturating_mul(1 << 20),
-        min_free: l.min_free_disk.saturating_mul(1 << 20),
-    };
+    let (limits, layer_caps) = scan_limits(&args.limits);
     let layer_cache = cache_dir.as_deref().map(|dir| {
         layerhound::results_cache::LayerCache::for_scan(dir, &matcher.rules, &limits, &layer_caps)
+            .with_max_bytes(args.cache_max)
     });
     let opts = scan::Options {
         platform: args.platform.clone(),
@@ -71,7 +60,29 @@ pub(crate) fn scan_targets(
             idle_timeout: std::time::Duration::from_secs(args.daemon.daemon_idle_timeout.max(1)),
         },
     };
-    Ok(scan::run(&args.targets, &matcher, &opts))
+    let mut outcome = scan::run(&args.targets, &matcher, &opts);
+    // Every error, warning, note and skip any printer shows, on one plain line.
+    outcome.summary.make_plain();
+    Ok(outcome)
+}
+
+/// The content limits and layer caps the limit flags ask for (they also key the layer
+/// results cache: `cache info` and `cache prune` work out the current one with them).
+pub(crate) fn scan_limits(
+    l: &super::LimitArgs,
+) -> (layerhound::content::Limits, layerhound::layer::LayerCaps) {
+    let limits = layerhound::content::Limits {
+        max_depth: l.max_depth,
+        max_bytes: l.max_nested_bytes.saturating_mul(1 << 20),
+        max_ratio: l.max_ratio.max(1),
+        max_entries: l.max_entries,
+    };
+    let layer_caps = layerhound::layer::LayerCaps {
+        max_bytes: l.max_layer_bytes.saturating_mul(1 << 20),
+        spool_max: l.spool_max.saturating_mul(1 << 20),
+        min_free: l.min_free_disk.saturating_mul(1 << 20),
+    };
+    (limits, layer_caps)
 }
 
 /// Errors always, notes unless `--quiet`, on stderr; without `reveal`, masked like
@@ -85,6 +96,18 @@ pub(crate) fn print_diagnostics(outcome: &Outcome, quiet: bool, reveal: bool) {
     let mut lines = Vec::new();
     for e in &shown.errors {
         lines.push(format!("layerhound: error: {e}"));
+    }
+    for (reason, s) in &shown.skipped {
+        let example = s
+            .examples
+            .first()
+            .map(|e| format!(" (first: {e})"))
+            .unwrap_or_default();
+        lines.push(format!(
+            "layerhound: warning: not scanned, {} time{}: {reason}{example}",
+            s.count,
+            if s.count == 1 { "" } else { "s" }
+        ));
     }
     if !quiet {
         for n in &shown.notes {
@@ -104,9 +127,10 @@ pub(crate) fn print_diagnostics(outcome: &Outcome, quiet: bool, reveal: bool) {
     let _ = std::io::stderr().lock().write_all(&text);
 }
 
-/// True when the scan is incomplete: an error, or with `--strict` anything skipped.
-pub(crate) fn incomplete(outcome: &Outcome, strict: bool) -> bool {
-    !outcome.summary.errors.is_empty() || (strict && !outcome.summary.skipped.is_empty())
+/// True when the scan is incomplete: an error, or (unless `--allow-incomplete`)
+/// anything skipped.
+pub(crate) fn incomplete(outcome: &Outcome, allow_incomplete: bool) -> bool {
+    !outcome.summary.errors.is_empty() || (!allow_incomplete && !outcome.summary.skipped.is_empty())
 }
 
 /// The ignore file to use: `--ignore-file`, else `.layerhoundignore` in the current
@@ -276,12 +300,15 @@ pub(crate) fn run_scan(mut args: ScanArgs) -> ExitCode {
         && !args.scan.quiet
     {
         eprintln!(
-            "layerhound: {}; report written to {}",
-            report::summary_line(&outcome.summary),
-            path.display()
+            "layerhound: {}",
+            layerhound::util::plain_message(&format!(
+                "{}; report written to {}",
+                report::summary_line(&outcome.summary),
+                path.display()
+            ))
         );
     }
-    if incomplete(&outcome, args.scan.strict) {
+    if incomplete(&outcome, args.scan.allow_incomplete) {
         ExitCode::from(2)
     } else if policy::fails(&outcome, &policy::FailOn::statuses(&args.policy.fail_on)) {
         ExitCode::from(args.policy.exit_code.unwrap_or(1))

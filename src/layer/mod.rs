@@ -13,8 +13,8 @@ use crate::blob::Blob;
 use crate::error::{Error, Result};
 use std::io::{BufWriter, Read, Write};
 
-pub use tar_index::{EntryKind, TarEntry, TarIndex, index_tar};
-pub use walk::{FileRef, Visitor, WalkedLayer, walk_layer};
+pub use tar_index::{EntryKind, EntryProblem, TarEntry, TarIndex, index_tar};
+pub use walk::{FileRef, Visitor, WalkedLayer, Window, walk_layer};
 
 /// The compression of a blob, from its first bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -219,39 +219,33 @@ pub fn sha256_of(blob: &Blob) -> String {
     format!("sha256:{}", hex::encode(sha2::Digest::finalize(h)))
 }
 
-/// Caps on decompressing one layer.
+/// Caps on reading one layer. There is no ratio cap and no time budget: a layer is read
+/// to its end or to `max_bytes`, in flat memory and without disk, so a bomb costs only
+/// time, and whatever a cap leaves unread is reported.
 #[derive(Clone, Copy, Debug)]
 pub struct LayerCaps {
-    /// Most bytes a layer may decompress to.
+    /// Most bytes a layer may decompress to (the byte budget).
     pub max_bytes: u64,
-    /// Largest decompressed-to-compressed ratio (never below 1 GiB in all).
-    pub max_ratio: u64,
-    /// A file of a compressed layer of at most this many bytes is held in memory
-    /// while it is matched; a larger one goes to a spool file.
-    pub in_memory: u64,
+    /// Largest file read whole through a spool file because it is an archive read by
+    /// random access (a zip's central directory is at its end); a larger one is
+    /// matched as bytes only.
+    pub spool_max: u64,
     /// Spool writing stops (an error) before its filesystem has less than this free.
     pub min_free: u64,
 }
 
 impl LayerCaps {
-    /// Most bytes a blob of `stored` bytes may decompress to.
-    pub fn cap(&self, stored: u64) -> u64 {
+    /// Most bytes a blob may decompress to.
+    pub fn cap(&self) -> u64 {
         self.max_bytes
-            .min(stored.saturating_mul(self.max_ratio).max(1 << 30))
-    }
-
-    /// Whether [`LayerCaps::cap`] of `stored` bytes is the byte cap (else the ratio cap).
-    pub fn byte_cap_applies(&self, stored: u64) -> bool {
-        self.cap(stored) == self.max_bytes
     }
 }
 
 impl Default for LayerCaps {
     fn default() -> Self {
         LayerCaps {
-            max_bytes: 64 << 30,
-            max_ratio: 1000,
-            in_memory: 256 << 20,
+            max_bytes: 1 << 40,
+            spool_max: 4 << 30,
             min_free: 512 << 20,
         }
     }

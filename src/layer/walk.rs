@@ -3,12 +3,19 @@
 //! A plain tar is indexed in place and its files are slices of the map. A compressed
 //! layer is decoded on a thread of its own into a short queue of chunks while this
 //! thread reads the tar from that queue: small files are gathered into batches, a file
-//! larger than a batch is read into a buffer of its own, and only a file larger than
-//! [`LayerCaps::in_memory`] goes to a spool file. Decoding, hashing the tar (the diff_id)
-//! and matching thus overlap, and a layer costs no more memory or disk than its largest
-//! file, whatever its size.
+//! larger than a batch is read into a buffer of its own, and a file larger than
+//! [`WINDOW_BYTES`] is handed over in overlapping windows. Only an archive that must be
+//! read by random access (a zip) goes to a spool file, up to [`LayerCaps::spool_max`].
+//! Decoding, hashing the tar (the diff_id) and matching thus overlap, and a layer costs
+//! the same memory and no disk, whatever its size.
+//!
+//! Extension headers (GNU long names and links, PAX records) are screened before the
+//! tar parser reads them: one over its cap is taken out of the stream and reported,
+//! and the rest of the layer is read.
 
-use super::tar_index::{Head, entry_error, head_of};
+use super::tar_index::{
+    Block, EntryProblem, Head, entry_error, head_of, pax_problem, screen_block,
+};
 use super::{
     BlobReader, Compression, Digest, EntryKind, LayerCaps, TarEntry, describe_io, index_tar, sniff,
 };
@@ -27,6 +34,8 @@ const READ_STEP: usize = 64 << 10;
 const CHUNKS_AHEAD: usize = 8;
 /// Small files are handed over together, up to this many bytes at a time.
 const BATCH_BYTES: usize = 8 << 20;
+/// A file up to this size is handed over whole; a larger one in windows of this size.
+pub const WINDOW_BYTES: usize = 16 << 20;
 
 /// One file of a layer: its entry in [`WalkedLayer::entries`] and its bytes' range in
 /// the data handed along with it.
@@ -36,8 +45,65 @@ pub struct FileRef {
     pub range: Range<usize>,
 }
 
+/// Where a window of a large file lies in it (see [`Visitor::window`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Window {
+    /// Offset in the file of the window's first byte.
+    pub offset: u64,
+    /// The window's bytes that no earlier window held.
+    pub fresh: Range<usize>,
+    /// A match belongs to this window when its secret starts in this range.
+    pub accept: Range<usize>,
+    /// Line and column (from 1) of the window's first byte.
+    pub line: u64,
+    pub column: u64,
+    /// Whether this is the file's last window.
+    pub last: bool,
+}
+
+impl Window {
+    /// Line and column in the file of byte `at` of the window `data`.
+    pub fn line_col(&self, data: &[u8], at: usize) -> (u64, u64) {
+        let (line, column) = crate::util::line_col(data, at);
+        if line == 1 {
+            (self.line, self.column + column - 1)
+        } else {
+            (self.line + line - 1, column)
+        }
+    }
+
+    /// Moves the window's start past `passed`, its first bytes.
+    fn advance(&mut self, passed: &[u8]) {
+        self.offset += passed.len() as u64;
+        let newlines = memchr::memchr_iter(b'\n', passed).count() as u64;
+        match memchr::memrchr(b'\n', passed) {
+            Some(last) => {
+                self.line += newlines;
+                self.column = (passed.len() - last) as u64;
+            }
+            None => self.column += passed.len() as u64,
+        }
+    }
+}
+
 /// Receives a layer's regular files (whiteouts and empty files included) in tar order.
 pub trait Visitor {
+    /// Bytes of context a match needs on either side of where its secret starts: the
+    /// windows of a large file overlap by twice this.
+    fn context(&self) -> usize {
+        64 << 10
+    }
+
+    /// Whether a file too large to hand over whole, starting with `head`, must still be
+    /// read whole (an archive read by random access): it then goes through a spool file.
+    fn wants_whole(&self, _head: &[u8]) -> bool {
+        false
+    }
+
+    /// One window of a file too large to hand over whole; `file.range` is all of
+    /// `data`. Windows come in order, the last with `w.last` set.
+    fn window(&mut self, data: &[u8], file: &FileRef, entries: &[TarEntry], w: &Window);
+
     /// `data[f.range]` holds the bytes of each of `files`; `entries` holds every entry
     /// read so far, the given files' among them. `release(r)` may be called once
     /// `data[r]` is no longer needed, to drop mapped pages from memory.
@@ -66,6 +132,10 @@ pub struct WalkedLayer {
     pub decode_error: Option<String>,
     /// Set when a cap cut decompression short.
     pub truncated: Option<String>,
+    /// Entries whose headers were over a cap (the rest of the layer was read).
+    pub problems: Vec<EntryProblem>,
+    /// Files read, but not all of their content (an archive larger than `--spool-max`).
+    pub skipped: Vec<EntryProblem>,
     digest: Option<Digest>,
     diff_id: Option<Digest>,
 }
@@ -103,6 +173,8 @@ pub fn walk_layer(
         index_error: None,
         decode_error: None,
         truncated: None,
+        problems: Vec::new(),
+        skipped: Vec::new(),
         digest: digests.then(|| Digest::spawn(blob.clone())),
         diff_id: None,
     };
@@ -122,9 +194,10 @@ pub fn walk_layer(
         w.tar_size = raw.len() as u64;
         w.entries = idx.entries;
         w.index_error = idx.error;
+        w.problems = idx.problems;
         return w;
     }
-    let cap = caps.cap(raw.len() as u64);
+    let cap = caps.cap();
     std::thread::scope(|s| {
         let (tx, rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(CHUNKS_AHEAD);
         let (back_tx, back_rx) = mpsc::channel::<Vec<u8>>();
@@ -145,6 +218,9 @@ pub fn walk_layer(
             at: 0,
             pos: 0,
             owed: 0,
+            pending: Vec::new(),
+            pending_at: 0,
+            problems: Vec::new(),
         });
         let mut reader = TarReader {
             feed: &feed,
@@ -157,14 +233,20 @@ pub fn walk_layer(
             big: Vec::new(),
             error: None,
             stopped: None,
+            problems: Vec::new(),
+            skipped: Vec::new(),
         };
         reader.read_tar();
         let TarReader {
             entries,
             error,
             stopped,
+            problems,
+            skipped,
             ..
         } = reader;
+        w.problems = problems;
+        w.skipped = skipped;
         let mut feed = feed.into_inner();
         if stopped.is_none() {
             // The rest of the stream (end blocks, padding) counts in the diff_id.
@@ -181,19 +263,11 @@ pub fn walk_layer(
         w.tar_size = decoded.written;
         w.decode_error = stopped.or(decoded.error);
         if decoded.written >= cap && w.decode_error.is_none() {
-            w.truncated = Some(if caps.byte_cap_applies(w.stored_size) {
-                format!(
-                    "layer decompresses to more than --max-layer-bytes {} MiB; scanned the first {} MiB",
-                    caps.max_bytes >> 20,
-                    cap >> 20
-                )
-            } else {
-                format!(
-                    "layer inflates more than --max-layer-ratio {}x; scanned the first {} MiB",
-                    caps.max_ratio,
-                    cap >> 20
-                )
-            });
+            w.truncated = Some(format!(
+                "layer decompresses to more than --max-layer-bytes {} MiB; read the first {} MiB",
+                caps.max_bytes >> 20,
+                cap >> 20
+            ));
         }
         w.diff_id = Some(Digest::Ready(decoded.diff_id));
     });
@@ -286,6 +360,12 @@ struct Feed {
     /// Bytes this module has read out of the tar for the parser's current entry; the
     /// parser skips over them without seeing them again.
     owed: u64,
+    /// Header bytes screened ahead of the parser (see [`Feed::screen`]), served to it
+    /// before anything else, and how many it has read.
+    pending: Vec<u8>,
+    pending_at: usize,
+    /// Problems the screening found, not yet tied to an entry.
+    problems: Vec<String>,
 }
 
 impl Feed {
@@ -332,6 +412,49 @@ impl Feed {
         (n - left, Ok(()))
     }
 
+    /// Screens the headers at the parser's position: an extension header over its cap
+    /// is taken out of the stream with its data (the parser would read it whole into
+    /// memory); the next header, and an extension within its cap with its data, are
+    /// kept in `pending` for the parser.
+    fn screen(&mut self) {
+        loop {
+            let at = self.pos;
+            let mut block = Vec::with_capacity(512);
+            let _ = self.take(512, |b| {
+                block.extend_from_slice(b);
+                Ok(())
+            });
+            match screen_block(&block, at) {
+                Block::Oversized { skip, message } => {
+                    self.problems.push(message);
+                    let _ = self.take(skip.map_or(u64::MAX, |s| s - 512), |_| Ok(()));
+                    if skip.is_none() {
+                        return;
+                    }
+                }
+                Block::Extension { pax, size } => {
+                    let padded = (size + 511) & !511;
+                    let _ = self.take(padded, |b| {
+                        block.extend_from_slice(b);
+                        Ok(())
+                    });
+                    if pax {
+                        let end = block.len().min(512 + size as usize);
+                        self.problems.extend(pax_problem(&block[512..end], at));
+                    }
+                    self.pending = block;
+                    self.pending_at = 0;
+                    return;
+                }
+                Block::Other => {
+                    self.pending = block;
+                    self.pending_at = 0;
+                    return;
+                }
+            }
+        }
+    }
+
     /// Reads the rest of the stream.
     fn drain(&mut self) {
         while !self.available().is_empty() {
@@ -352,6 +475,17 @@ impl Read for FeedRead<'_> {
             // ahead and is not needed again: the bytes are counted, not copied.
             let k = usize::try_from(f.owed).unwrap_or(usize::MAX).min(buf.len());
             f.owed -= k as u64;
+            return Ok(k);
+        }
+        // The parser reads a header as one read of 512 bytes: screen it first.
+        if f.pending_at >= f.pending.len() && buf.len() == 512 {
+            f.screen();
+        }
+        if f.pending_at < f.pending.len() {
+            let from = f.pending_at;
+            let k = (f.pending.len() - from).min(buf.len());
+            buf[..k].copy_from_slice(&f.pending[from..from + k]);
+            f.pending_at += k;
             return Ok(k);
         }
         let avail = f.available();
@@ -378,6 +512,8 @@ struct TarReader<'a, 'v> {
     error: Option<String>,
     /// Why reading stopped before the end of the stream (the spool could not be written).
     stopped: Option<String>,
+    problems: Vec<EntryProblem>,
+    skipped: Vec<EntryProblem>,
 }
 
 impl TarReader<'_, '_> {
@@ -408,8 +544,16 @@ impl TarReader<'_, '_> {
                 kind,
                 stored,
                 link,
+                cut,
             } = head_of(&e);
             drop(e);
+            self.tie_problems(Some(&path));
+            if let Some(message) = cut {
+                self.problems.push(EntryProblem {
+                    path: Some(path.clone()),
+                    message,
+                });
+            }
             let start = self.feed.borrow().pos;
             let usize_start = usize::try_from(start).unwrap_or(usize::MAX);
             let index = self.entries.len();
@@ -454,13 +598,26 @@ impl TarReader<'_, '_> {
                 break;
             }
         }
+        self.tie_problems(None);
         self.flush();
     }
 
-    /// Reads a file of `size` bytes into the batch, a buffer of its own or the spool.
-    /// Returns the bytes read, or None when the walk must stop.
+    /// Ties the problems the screening found to the entry they came before.
+    fn tie_problems(&mut self, path: Option<&[u8]>) {
+        let found = std::mem::take(&mut self.feed.borrow_mut().problems);
+        self.problems
+            .extend(found.into_iter().map(|message| EntryProblem {
+                path: path.map(<[u8]>::to_vec),
+                message,
+            }));
+    }
+
+    /// Reads a file of `size` bytes into the batch or a buffer of its own; a larger one
+    /// is handed over in overlapping windows, or, when the visitor needs it whole (a
+    /// nested archive read by random access) and it fits `--spool-max`, through a
+    /// spool file. Returns the bytes read, or None when the walk must stop.
     fn take_file(&mut self, entry: usize, size: u64) -> Option<u64> {
-        if size as usize <= BATCH_BYTES && size <= self.caps.in_memory {
+        if size as usize <= BATCH_BYTES {
             if self.batch.len() + size as usize > BATCH_BYTES {
                 self.flush();
             }
@@ -477,26 +634,99 @@ impl TarReader<'_, '_> {
             return Some(got);
         }
         self.flush();
-        if size <= self.caps.in_memory {
-            let mut big = std::mem::take(&mut self.big);
-            big.clear();
-            let (got, _) = self.feed.borrow_mut().take(size, |b| {
-                big.extend_from_slice(b);
-                Ok(())
-            });
+        let mut big = std::mem::take(&mut self.big);
+        big.clear();
+        let first = size.min(WINDOW_BYTES as u64);
+        let (got, _) = self.feed.borrow_mut().take(first, |b| {
+            big.extend_from_slice(b);
+            Ok(())
+        });
+        let whole = got == size;
+        let got = if whole {
             let files = [FileRef {
                 entry,
                 range: 0..big.len(),
             }];
             self.visitor.files(&big, &files, &self.entries, &|_| {});
-            self.big = big;
-            return Some(got);
-        }
-        self.spill(entry, size)
+            Some(got)
+        } else if got == first && self.visitor.wants_whole(&big) {
+            if size <= self.caps.spool_max {
+                let got = self.spill(entry, size, &big);
+                big.clear();
+                self.big = big;
+                return got;
+            }
+            self.skipped.push(EntryProblem {
+                path: Some(self.entries[entry].path.clone()),
+                message: format!(
+                    "archive larger than --spool-max {} MiB: its bytes were matched, its members not read",
+                    self.caps.spool_max >> 20
+                ),
+            });
+            Some(self.windows(entry, size, &mut big))
+        } else {
+            Some(self.windows(entry, size, &mut big))
+        };
+        self.big = big;
+        got
     }
 
-    /// Writes a file too large for memory to a spool file, maps it and hands it over.
-    fn spill(&mut self, entry: usize, size: u64) -> Option<u64> {
+    /// Hands a file too large to hold over in windows of [`WINDOW_BYTES`] that overlap
+    /// by twice the visitor's context: each match belongs to the one window where its
+    /// secret starts at least the context away from either edge (or at the file's own
+    /// edges), so it is seen whole, with its surroundings, exactly once. `win` holds
+    /// the file's first bytes. Returns the bytes read.
+    fn windows(&mut self, entry: usize, size: u64, win: &mut Vec<u8>) -> u64 {
+        let ctx = self.visitor.context().clamp(4096, WINDOW_BYTES / 8);
+        let mut w = Window {
+            offset: 0,
+            fresh: 0..win.len(),
+            accept: 0..0,
+            line: 1,
+            column: 1,
+            last: false,
+        };
+        let mut got = win.len() as u64;
+        loop {
+            w.last = got >= size || win.len() < WINDOW_BYTES;
+            let from = if w.offset == 0 { 0 } else { ctx };
+            w.accept = from..if w.last { win.len() } else { win.len() - ctx };
+            let file = FileRef {
+                entry,
+                range: 0..win.len(),
+            };
+            self.visitor.window(win, &file, &self.entries, &w);
+            if w.last {
+                return got;
+            }
+            // Keep the last 2 × ctx bytes; what goes before them moves the position.
+            let advance = win.len() - 2 * ctx;
+            w.advance(&win[..advance]);
+            win.drain(..advance);
+            let want = (size - got).min((WINDOW_BYTES - win.len()) as u64);
+            let (n, _) = self.feed.borrow_mut().take(want, |b| {
+                win.extend_from_slice(b);
+                Ok(())
+            });
+            got += n;
+            w.fresh = 2 * ctx..win.len();
+            if n < want {
+                // The stream ended inside the file: what there is is the last window.
+                w.last = true;
+                w.accept = ctx..win.len();
+                let file = FileRef {
+                    entry,
+                    range: 0..win.len(),
+                };
+                self.visitor.window(win, &file, &self.entries, &w);
+                return got;
+            }
+        }
+    }
+
+    /// Writes a file that must be read whole to a spool file (its first bytes, `head`,
+    /// are already read), maps it and hands it over.
+    fn spill(&mut self, entry: usize, size: u64, head: &[u8]) -> Option<u64> {
         let spool_err =
             |e: std::io::Error| format!("writing spool {}: {e}", self.spool.path().display());
         let mut file = match self.spool.file() {
@@ -511,8 +741,15 @@ impl TarReader<'_, '_> {
                 1 << 20,
                 DiskGuard::new(file.as_file_mut(), self.spool, self.caps.min_free),
             );
-            let (got, res) = self.feed.borrow_mut().take(size, |b| w.write_all(b));
-            (got, res.and_then(|()| w.flush()))
+            let res = w.write_all(head);
+            let (got, res2) = self
+                .feed
+                .borrow_mut()
+                .take(size - head.len() as u64, |b| w.write_all(b));
+            (
+                got + head.len() as u64,
+                res.and(res2).and_then(|()| w.flush()),
+            )
         };
         if let Err(e) = res {
             self.stopped = Some(match e.kind() {
@@ -557,16 +794,39 @@ impl TarReader<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layer::tar_index::MAX_LONG_NAME;
 
-    /// Records what a walk hands over, and how many spool files exist meanwhile.
+    /// Records what a walk hands over (a windowed file put back together), and how
+    /// many spool files exist meanwhile.
     #[derive(Default)]
     struct Record {
         files: Vec<(usize, Vec<u8>, Vec<u8>)>,
         spooled: Vec<usize>,
+        windowed: Vec<usize>,
         spool: Option<std::path::PathBuf>,
+        partial: Vec<u8>,
     }
 
     impl Visitor for Record {
+        fn context(&self) -> usize {
+            4096
+        }
+
+        fn wants_whole(&self, head: &[u8]) -> bool {
+            head.starts_with(b"PK\x03\x04")
+        }
+
+        fn window(&mut self, data: &[u8], file: &FileRef, entries: &[TarEntry], w: &Window) {
+            assert_eq!(w.offset as usize, self.partial.len() - w.fresh.start);
+            self.partial.extend_from_slice(&data[w.fresh.clone()]);
+            if w.last {
+                let whole = std::mem::take(&mut self.partial);
+                self.files
+                    .push((file.entry, entries[file.entry].path.clone(), whole));
+                self.windowed.push(file.entry);
+            }
+        }
+
         fn files(
             &mut self,
             data: &[u8],
@@ -608,7 +868,10 @@ mod tests {
         add("empty", b"");
         add(&format!("{}/long-name.txt", "d".repeat(300)), b"long");
         add("medium.bin", &vec![7u8; BATCH_BYTES + 5]);
-        add("large.log", &b"line of log\n".repeat(1_200_000));
+        add("large.log", &b"line of log\n".repeat(1_600_000));
+        let mut zip = b"PK\x03\x04".to_vec();
+        zip.resize(WINDOW_BYTES + 100, b'z');
+        add("large.zip", &zip);
         add("after", b"the end");
         let mut h = tar::Header::new_gnu();
         h.set_entry_type(tar::EntryType::Symlink);
@@ -630,10 +893,7 @@ mod tests {
     #[test]
     fn every_compression_hands_over_the_same_files_and_digests() {
         let tar = layer_tar();
-        let caps = LayerCaps {
-            in_memory: 12 << 20,
-            ..LayerCaps::default()
-        };
+        let caps = LayerCaps::default();
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(&tar).unwrap();
         let forms = [
@@ -644,7 +904,7 @@ mod tests {
         let (mut plain, plain_files) = walk(tar.clone(), &caps);
         let tar_digest = crate::util::sha256_digest(&tar);
         assert_eq!(plain.digests(), (tar_digest.clone(), tar_digest.clone()));
-        assert_eq!(plain_files.files.len(), 505);
+        assert_eq!(plain_files.files.len(), 506);
         for blob in &forms[1..] {
             let (mut w, rec) = walk(blob.clone(), &caps);
             assert_eq!(w.index_error, None);
@@ -666,13 +926,22 @@ mod tests {
                 .map(|e| (&e.path, e.kind, &e.data, &e.link))
                 .collect();
             assert_eq!(e, p);
-            // Only the file larger than `in_memory` went through the spool.
-            let large = w
-                .entries
-                .iter()
-                .position(|e| e.path == b"large.log")
-                .unwrap();
-            assert_eq!(rec.spooled, vec![large]);
+            // The large log went in windows; only the archive read by random access
+            // went through the spool.
+            let at = |name: &[u8]| w.entries.iter().position(|e| e.path == name).unwrap();
+            assert_eq!(rec.windowed, vec![at(b"large.log")]);
+            assert_eq!(rec.spooled, vec![at(b"large.zip")]);
+            // With a smaller spool, the archive is windowed too, and said so.
+            let small = LayerCaps {
+                spool_max: 1 << 20,
+                ..caps
+            };
+            let (w, rec) = walk(blob.clone(), &small);
+            assert_eq!(rec.files, plain_files.files);
+            assert!(rec.spooled.is_empty());
+            assert_eq!(rec.windowed, vec![at(b"large.log"), at(b"large.zip")]);
+            assert_eq!(w.skipped.len(), 1);
+            assert_eq!(w.skipped[0].path.as_deref(), Some(&b"large.zip"[..]));
         }
     }
 
@@ -725,10 +994,8 @@ mod tests {
         let z = zstd::encode_all(&tar[..], 19).unwrap();
         let caps = LayerCaps {
             max_bytes: 1 << 20,
-            max_ratio: 1,
             ..LayerCaps::default()
         };
-        // The ratio cap never goes below 1 GiB, so the byte cap applies.
         let (w, rec) = walk(z, &caps);
         assert_eq!(w.tar_size, 1 << 20);
         assert!(
@@ -737,5 +1004,174 @@ mod tests {
                 .is_some_and(|t| t.contains("--max-layer-bytes 1 MiB"))
         );
         assert!(!rec.files.is_empty());
+    }
+
+    /// Finds every `MARK` a window accepts, with where the window says it is.
+    #[derive(Default)]
+    struct Marks {
+        found: Vec<(u64, u64, u64)>,
+        windows: usize,
+    }
+
+    impl Visitor for Marks {
+        fn context(&self) -> usize {
+            4096
+        }
+        fn window(&mut self, data: &[u8], _: &FileRef, _: &[TarEntry], w: &Window) {
+            self.windows += 1;
+            for at in memchr::memmem::find_iter(data, b"MARK") {
+                if w.accept.contains(&at) {
+                    let (line, col) = w.line_col(data, at);
+                    self.found.push((w.offset + at as u64, line, col));
+                }
+            }
+        }
+        fn files(
+            &mut self,
+            data: &[u8],
+            files: &[FileRef],
+            _: &[TarEntry],
+            _: &(dyn Fn(Range<usize>) + Sync),
+        ) {
+            for f in files {
+                // Lines counted once, front to back.
+                let d = &data[f.range.clone()];
+                let (mut line, mut line_start, mut seen) = (1u64, 0usize, 0usize);
+                for at in memchr::memmem::find_iter(d, b"MARK") {
+                    for nl in memchr::memchr_iter(b'\n', &d[seen..at]) {
+                        line += 1;
+                        line_start = seen + nl + 1;
+                    }
+                    seen = at;
+                    self.found
+                        .push((at as u64, line, (at - line_start + 1) as u64));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn windows_find_each_match_once_with_its_line_and_column() {
+        // Lines of varied length (one far longer than a window) with marks placed
+        // everywhere, including across and right at window edges.
+        let mut file = Vec::new();
+        let mut x = 7u32;
+        while file.len() < 3 * WINDOW_BYTES + 12_345 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            let len = (x >> 8) as usize % 300;
+            file.extend(std::iter::repeat_n(b'.', len));
+            if x.is_multiple_of(4001) {
+                file.extend_from_slice(b"MARK");
+            }
+            file.push(b'\n');
+            if file.len() > WINDOW_BYTES && file.len() < WINDOW_BYTES + 400 {
+                file.extend(std::iter::repeat_n(b'-', WINDOW_BYTES + 1000));
+            }
+        }
+        let step = WINDOW_BYTES - 2 * 4096;
+        for edge in [step, 2 * step, 3 * step] {
+            for d in [-4097i64, -4096, -4095, -2, 0, 1, 4094, 4095, 4096] {
+                let at = (edge as i64 + d) as usize;
+                file[at..at + 4].copy_from_slice(b"MARK");
+            }
+        }
+        let mut h = tar::Header::new_gnu();
+        h.set_size(file.len() as u64);
+        let mut b = tar::Builder::new(Vec::new());
+        b.append_data(&mut h, "big.txt", &file[..]).unwrap();
+        let tar = b.into_inner().unwrap();
+        let spool = Spool::new(None).unwrap();
+        let mut whole = Marks::default();
+        walk_layer(
+            &Blob::from_vec(tar.clone()),
+            &spool,
+            &LayerCaps::default(),
+            false,
+            &mut whole,
+        );
+        let mut windowed = Marks::default();
+        let z = zstd::encode_all(&tar[..], 1).unwrap();
+        walk_layer(
+            &Blob::from_vec(z),
+            &spool,
+            &LayerCaps::default(),
+            false,
+            &mut windowed,
+        );
+        assert_eq!(windowed.windows, 4);
+        assert!(whole.found.len() > 40, "{}", whole.found.len());
+        assert_eq!(windowed.found, whole.found);
+    }
+
+    fn with_long_name(name_len: usize) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(5);
+        b.append_data(&mut h, "before", &b"first"[..]).unwrap();
+        let mut h = tar::Header::new_gnu();
+        h.set_size(4);
+        // The builder writes a GNU long name entry for a path over 100 bytes.
+        b.append_data(&mut h, "n".repeat(name_len), &b"long"[..])
+            .unwrap();
+        let mut h = tar::Header::new_gnu();
+        h.set_size(5);
+        b.append_data(&mut h, "after", &b"later"[..]).unwrap();
+        b.into_inner().unwrap()
+    }
+
+    #[test]
+    fn an_oversized_long_name_is_not_read_and_the_rest_of_the_layer_is() {
+        let ok = with_long_name(1000);
+        let big = with_long_name((MAX_LONG_NAME + 1) as usize);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&big).unwrap();
+        for blob in [big.clone(), gz.finish().unwrap()] {
+            let (w, rec) = walk(blob, &LayerCaps::default());
+            assert_eq!((w.index_error, w.decode_error), (None, None));
+            assert_eq!(w.problems.len(), 1, "{:?}", w.problems);
+            let p = &w.problems[0];
+            assert!(
+                p.message.starts_with(
+                    "GNU long name at byte 1024 of 1048578 bytes is over the 1024 KiB cap"
+                ),
+                "{}",
+                p.message
+            );
+            // The entry is named by its own header's (truncated) name.
+            assert_eq!(p.path.as_deref(), Some(&b"n".repeat(100)[..]));
+            let names: Vec<&[u8]> = rec.files.iter().map(|f| &f.1[..]).collect();
+            assert_eq!(names, [&b"before"[..], &b"n".repeat(100)[..], b"after"]);
+            assert_eq!(rec.files[2].2, b"later");
+        }
+        let (w, rec) = walk(ok, &LayerCaps::default());
+        assert!(w.problems.is_empty());
+        assert_eq!(rec.files[1].1, b"n".repeat(1000));
+    }
+
+    #[test]
+    fn a_pax_size_that_is_no_number_is_a_problem() {
+        let mut b = tar::Builder::new(Vec::new());
+        let rec = b"41 size=1000000000000000000000000000000\n";
+        let mut h = tar::Header::new_ustar();
+        h.set_entry_type(tar::EntryType::XHeader);
+        h.set_size(rec.len() as u64);
+        b.append_data(&mut h, "pax", &rec[..]).unwrap();
+        let mut h = tar::Header::new_ustar();
+        h.set_size(3);
+        b.append_data(&mut h, "last", &b"end"[..]).unwrap();
+        let tar = b.into_inner().unwrap();
+        let z = zstd::encode_all(&tar[..], 1).unwrap();
+        for blob in [tar, z] {
+            let (w, _) = walk(blob, &LayerCaps::default());
+            assert_eq!(w.problems.len(), 1, "{:?}", w.problems);
+            assert!(
+                w.problems[0]
+                    .message
+                    .contains("gives a size of 1000000000000000000000000000000, not a number"),
+                "{}",
+                w.problems[0].message
+            );
+            assert_eq!(w.problems[0].path.as_deref(), Some(&b"last"[..]));
+        }
     }
 }

@@ -122,6 +122,11 @@ impl Matcher {
         }
     }
 
+    /// The most bytes a match of any rule may span.
+    pub fn max_window(&self) -> usize {
+        self.max_window
+    }
+
     /// Scans one standalone buffer (a metadata field, an example).
     pub fn scan_bytes(&self, data: &[u8], path: Option<&[u8]>) -> Result<Vec<RawMatch>> {
         self.scan_items(

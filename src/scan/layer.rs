@@ -7,7 +7,7 @@ use super::Options;
 use crate::error::ErrorKind;
 use crate::finding::fingerprint;
 use crate::image::Image;
-use crate::layer::{FileRef, TarEntry, walk_layer};
+use crate::layer::{FileRef, TarEntry, Window, walk_layer};
 use crate::matcher::{Item, Matcher, RawMatch};
 use crate::overlay::{LayerFs, is_whiteout};
 use crate::packages::{FileHashes, is_package_db_path};
@@ -222,6 +222,56 @@ pub(super) struct LayerScanner<'a> {
 }
 
 impl crate::layer::Visitor for LayerScanner<'_> {
+    fn context(&self) -> usize {
+        self.matcher.max_window()
+    }
+
+    fn wants_whole(&self, head: &[u8]) -> bool {
+        crate::content::worth_expanding(head)
+    }
+
+    fn window(&mut self, data: &[u8], file: &FileRef, entries: &[TarEntry], w: &Window) {
+        let path = &entries[file.entry].path;
+        if is_whiteout(path) {
+            return;
+        }
+        let items = [Item {
+            range: 0..data.len(),
+            path: Some(path.as_slice()),
+        }];
+        let ms = match self.matcher.scan_items_releasing(data, &items, &|_| {}) {
+            Ok(ms) => ms,
+            Err(e) => {
+                let e = LayerError::new(e.kind(), None, e.to_string());
+                if !self.errors.contains(&e) {
+                    self.errors.push(e);
+                }
+                return;
+            }
+        };
+        for m in best_per_span(self.matcher, ms) {
+            if !w.accept.contains(&m.secret.start) {
+                continue;
+            }
+            let (line, column) = w.line_col(data, m.secret.start);
+            self.matches.push(LayerMatch {
+                entry: file.entry,
+                path: path.clone(),
+                rule: m.rule,
+                secret: Secret::Full(data[m.secret.clone()].to_vec()),
+                fingerprint: String::new(),
+                value_fingerprint: String::new(),
+                hashed: None,
+                known_key: None,
+                line,
+                column,
+                offset: w.offset + m.secret.start as u64,
+                hashes: None,
+                nested: Vec::new(),
+            });
+        }
+    }
+
     fn files(
         &mut self,
         data: &[u8],
@@ -496,6 +546,21 @@ pub(super) fn scan_blob(
         }
         _ => {}
     }
+    let named = |p: &Option<Vec<u8>>| {
+        p.as_deref()
+            .map(|p| crate::util::clip_for_message(&display_bytes(p), 256))
+    };
+    for p in std::mem::take(&mut walked.problems) {
+        r.errors
+            .push(LayerError::new(ErrorKind::Limit, named(&p.path), p.message));
+    }
+    for p in std::mem::take(&mut walked.skipped) {
+        r.skips.push(LayerSkip {
+            path: named(&p.path),
+            chain: Vec::new(),
+            reason: p.message,
+        });
+    }
     r.matches = scanner.matches;
     r.records = scanner.records;
     r.errors.extend(scanner.errors);
@@ -531,9 +596,30 @@ pub(super) fn eager_hashes(bytes: &[u8]) -> Option<FileHashes> {
 pub(super) struct Rehasher<'a> {
     pub(super) wanted: &'a [usize],
     pub(super) found: HashMap<usize, FileHashes>,
+    /// A file handed over in windows, hashed so far.
+    pub(super) partial: Option<(usize, crate::packages::Hashers)>,
 }
 
 impl crate::layer::Visitor for Rehasher<'_> {
+    fn window(&mut self, data: &[u8], file: &FileRef, _: &[TarEntry], w: &Window) {
+        if !self.wanted.contains(&file.entry) {
+            return;
+        }
+        if w.offset == 0 {
+            self.partial = Some((file.entry, crate::packages::Hashers::default()));
+        }
+        if let Some((entry, h)) = &mut self.partial
+            && *entry == file.entry
+        {
+            h.update(&data[w.fresh.clone()]);
+        }
+        if w.last
+            && let Some((entry, h)) = self.partial.take()
+        {
+            self.found.insert(entry, h.finish());
+        }
+    }
+
     fn files(
         &mut self,
         data: &[u8],
@@ -564,6 +650,7 @@ pub(super) fn rehash_entries(
     let mut v = Rehasher {
         wanted,
         found: HashMap::new(),
+        partial: None,
     };
     walk_layer(&blob, spool, caps, false, &mut v);
     v.found
@@ -620,10 +707,21 @@ pub(super) fn cached_layer(
     reveal: bool,
 ) -> Option<LayerResult> {
     let claimed = lref.digest.as_deref().or(lref.diff_id.as_deref())?;
-    // The entry first: reading it costs far less than hashing the blob.
-    let mut r = cache_entry(cache, claimed, reveal)?;
+    // No entry, no hashing: a look at the directory costs nothing next to it.
+    if !cache.contains(claimed) {
+        return None;
+    }
     let blob = store.get(&lref.blob).ok()?;
-    let digest = crate::layer::sha256_of(&blob);
+    let hash = || crate::layer::sha256_of(&blob);
+    let (mut r, digest) = if reveal {
+        // An entry with matches will not do for `--reveal`: read it before hashing.
+        let r = cache_entry(cache, claimed, reveal)?;
+        (r, hash())
+    } else {
+        // The entry is decoded while the blob is hashed (on another core when free).
+        let (digest, r) = rayon::join(hash, || cache_entry(cache, claimed, reveal));
+        (r?, digest)
+    };
     if digest != claimed {
         return None;
     }

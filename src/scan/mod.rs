@@ -214,10 +214,10 @@ fn plan_jobs(opened: &Opened, summary: &mut Summary) -> Plan {
     Plan { jobs, job_of }
 }
 
-/// Reads every job's layer, largest first and in parallel (so the big layers do not
+/// Reads every job's layer, costliest first and in parallel (so the big layers do not
 /// end the run alone on one core): from the cache, from what a stream handed over
 /// early, or from its blob. Gives each job's result, and whether it came from the
-/// cache, in job order.
+/// cache, in job order. When it wrote to the cache, the cache is trimmed to its cap.
 fn read_layers(
     opened: &mut Opened,
     plan: &Plan,
@@ -228,7 +228,12 @@ fn read_layers(
 ) -> Vec<(LayerResult, bool)> {
     let jobs = &plan.jobs;
     let mut order: Vec<usize> = (0..jobs.len()).collect();
-    order.sort_by_key(|&j| std::cmp::Reverse(jobs[j].work));
+    let cost: Vec<u64> = jobs
+        .iter()
+        .map(|j| job_cost(j, &opened.images[j.image].1.layers[j.layer], opts))
+        .collect();
+    order.sort_by_key(|&j| std::cmp::Reverse(cost[j]));
+    let wrote = std::sync::atomic::AtomicBool::new(false);
     let early_by_job: Vec<Mutex<Option<Unverified>>> = jobs
         .iter()
         .map(|j| {
@@ -265,8 +270,9 @@ fn read_layers(
                 };
                 if let (Some(c), Some(d)) = (&opts.layer_cache, &r.digest)
                     && r.errors.is_empty()
+                    && c.store(d, &for_cache(&r))
                 {
-                    c.store(d, &for_cache(&r));
+                    wrote.store(true, std::sync::atomic::Ordering::Relaxed);
                 }
                 r
             });
@@ -279,8 +285,26 @@ fn read_layers(
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+    if let Some(c) = &opts.layer_cache
+        && wrote.into_inner()
+    {
+        c.enforce_cap();
+    }
     results.sort_by_key(|(j, _)| *j);
     results.into_iter().map(|(_, r)| r).collect()
+}
+
+/// What reading a job will cost, roughly, in bytes of tar read and matched: a layer
+/// the results cache holds is only hashed (its stored bytes, several times faster per
+/// byte than reading and matching), any other is read whole.
+fn job_cost(job: &Job, lref: &crate::image::LayerRef, opts: &Options) -> u64 {
+    let cached = opts.layer_cache.as_ref().is_some_and(|c| {
+        lref.digest
+            .as_deref()
+            .or(lref.diff_id.as_deref())
+            .is_some_and(|d| c.contains(d))
+    });
+    if cached { job.size / 4 } else { job.work }
 }
 
 /// Each layer's errors, skips and size into the summary, and every secret found in a

@@ -15,8 +15,10 @@ pub struct SaveManifestEntry {
     pub config: String,
     #[serde(default)]
     pub repo_tags: Option<Vec<String>>,
+    /// Layer file names; read one by one, so that an entry that is no file name costs
+    /// only its layer.
     #[serde(default)]
-    pub layers: Vec<String>,
+    pub layers: Vec<serde_json::Value>,
 }
 
 /// The digest a save-archive member name implies (`<hex>.json`, `blobs/sha256/<hex>`).
@@ -88,13 +90,27 @@ pub fn images(store: &Store, label: &str, wanted: Option<&str>) -> Result<Resolv
                     continue;
                 }
             };
-        let mut layers: Vec<LayerRef> = entry
-            .layers
-            .iter()
-            .enumerate()
-            .map(|(index, name)| LayerRef {
+        let image = match tags.first() {
+            Some(t) => format!("{label}: {t}"),
+            None => format!("{label}: config {}", entry.config),
+        };
+        let mut layers: Vec<LayerRef> = Vec::new();
+        for (index, name) in entry.layers.iter().enumerate() {
+            // A name that escapes the archive or names nothing fails when the layer is
+            // read (the store refuses it); an entry that is no name fails here.
+            let Some(name) = name.as_str() else {
+                out.issues.push(SourceIssue {
+                    kind: crate::error::ErrorKind::Corrupt,
+                    message: format!(
+                        "{image}: layer {index}: manifest.json Layers[{index}] is {}, not a file name",
+                        super::clip(&name.to_string(), 80)
+                    ),
+                });
+                continue;
+            };
+            layers.push(LayerRef {
                 index,
-                blob: name.clone(),
+                blob: name.to_string(),
                 digest: name
                     .strip_prefix("blobs/")
                     .and_then(|_| implied_digest(name)),
@@ -102,13 +118,13 @@ pub fn images(store: &Store, label: &str, wanted: Option<&str>) -> Result<Resolv
                 media_type: None,
                 size: None,
                 created_by: None,
-            })
-            .collect();
+            });
+        }
         attach_config(
             &mut layers,
             entry.layers.len(),
             &cfg,
-            label,
+            &image,
             &mut out.issues,
         );
         out.images.push(Image {

@@ -127,6 +127,22 @@ pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
     expected: Option<&str>,
     issues: &mut Vec<SourceIssue>,
 ) -> Result<(T, String)> {
+    let (blob, found) = read_json_blob(store, name, expected, issues)?;
+    let v = serde_json::from_slice(blob.bytes()).map_err(|e| Error::Json {
+        what: name.to_string(),
+        reason: e.to_string(),
+    })?;
+    Ok((v, found))
+}
+
+/// The bytes of a JSON document in the store and their digest, after the checks of
+/// [`read_json`] (the expected digest, the size cap); not yet parsed.
+pub(crate) fn read_json_blob(
+    store: &Store,
+    name: &str,
+    expected: Option<&str>,
+    issues: &mut Vec<SourceIssue>,
+) -> Result<(crate::blob::Blob, String)> {
     let blob = store.get(name)?;
     let found = sha256_digest(blob.bytes());
     if let Some(exp) = expected
@@ -152,11 +168,7 @@ pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
             ),
         });
     }
-    let v = serde_json::from_slice(blob.bytes()).map_err(|e| Error::Json {
-        what: name.to_string(),
-        reason: e.to_string(),
-    })?;
-    Ok((v, found))
+    Ok((blob, found))
 }
 
 /// Largest manifest, index or config read (a real one is kilobytes; a config with huge
@@ -167,7 +179,7 @@ pub const MAX_JSON_BYTES: usize = 128 << 20;
 pub(crate) fn blob_path(digest: &str) -> Result<String> {
     let (alg, hex) = digest
         .split_once(':')
-        .ok_or_else(|| Error::InvalidDigest(digest.to_string()))?;
+        .ok_or_else(|| invalid_digest(digest))?;
     let ok_len = match alg {
         "sha256" => hex.len() == 64,
         "sha512" => hex.len() == 128,
@@ -178,9 +190,27 @@ pub(crate) fn blob_path(digest: &str) -> Result<String> {
             .bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     {
-        return Err(Error::InvalidDigest(digest.to_string()));
+        return Err(invalid_digest(digest));
     }
     Ok(format!("blobs/{alg}/{hex}"))
+}
+
+/// Longest part of a bad digest an error message quotes.
+const MAX_SHOWN_DIGEST: usize = 160;
+
+/// The error for a malformed digest, quoting it (cut short when it is long; the quoting
+/// escapes control characters).
+pub(crate) fn invalid_digest(digest: &str) -> Error {
+    Error::InvalidDigest(clip(digest, MAX_SHOWN_DIGEST))
+}
+
+/// At most the first `max` characters of `s` (then `…`), for quoting a value from an
+/// input in a message.
+pub(crate) fn clip(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_string(),
+    }
 }
 
 /// Attaches history steps and expected diff_ids to layers (by each layer's index, so a
@@ -205,7 +235,21 @@ pub(crate) fn attach_config(
         });
     }
     for l in layers.iter_mut() {
-        l.diff_id = diff_ids.get(l.index).cloned();
         l.created_by = steps.get(l.index).cloned().flatten();
+        l.diff_id = diff_ids.get(l.index).cloned();
+        // A malformed diff_id cannot be checked: that layer's check is an error, the
+        // layer is still read.
+        if let Some(d) = &l.diff_id
+            && let Err(e) = blob_path(d)
+        {
+            issues.push(SourceIssue {
+                kind: e.kind(),
+                message: format!(
+                    "{what}: layer {}: config rootfs.diff_ids[{}]: {e}; its content is not checked",
+                    l.index, l.index
+                ),
+            });
+            l.diff_id = None;
+        }
     }
 }

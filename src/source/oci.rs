@@ -2,12 +2,17 @@
 //! manifests → config and layers. Every manifest reachable from the index is an image;
 //! a multi-platform index gives one image per platform.
 
-use super::{Resolved, SourceIssue, Store, attach_config, blob_path, read_json};
+use super::{
+    Resolved, SourceIssue, Store, attach_config, blob_path, invalid_digest, read_json,
+    read_json_blob,
+};
 use crate::error::ErrorKind;
 use crate::error::{Error, Result};
 use crate::image::{Image, LayerRef, annotation_fields, config_fields, platform_of};
 use crate::layer::LAYER_MEDIA_TYPES;
+use crate::util::short_digest;
 use oci_spec::image::{Descriptor, ImageConfiguration, ImageIndex, ImageManifest};
+use serde_json::Value;
 use std::collections::HashMap;
 
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
@@ -22,6 +27,102 @@ const MANIFEST_TYPES: &[&str] = &[
     "application/vnd.oci.image.manifest.v1+json",
     "application/vnd.docker.distribution.manifest.v2+json",
 ];
+
+/// A descriptor in a list that does not parse: its annotations (those that are
+/// strings) and what is wrong with it.
+struct BadDescriptor {
+    annotations: HashMap<String, String>,
+    error: Error,
+}
+
+/// Each descriptor of a list (an index's `manifests`, a manifest's `layers`), or what
+/// is wrong with it.
+type Descriptors = Vec<std::result::Result<Descriptor, Box<BadDescriptor>>>;
+
+/// Reads a JSON document holding a list of descriptors in `field` (checking its digest
+/// when one is expected). It is read typed; should that fail and some descriptor of the
+/// list not parse on its own, the rest of the document is read typed without the list,
+/// so that one bad descriptor costs only itself. `list` gives the typed document's own.
+fn read_with_descriptors<T: serde::de::DeserializeOwned>(
+    store: &Store,
+    name: &str,
+    expected: Option<&str>,
+    issues: &mut Vec<SourceIssue>,
+    field: &str,
+    list: impl Fn(&T) -> &Vec<Descriptor>,
+) -> Result<WithDescriptors<T>> {
+    let (blob, _) = read_json_blob(store, name, expected, issues)?;
+    let json_error = |e: serde_json::Error| Error::Json {
+        what: name.to_string(),
+        reason: e.to_string(),
+    };
+    let whole = match serde_json::from_slice::<T>(blob.bytes()) {
+        Ok(t) => {
+            let descs = list(&t).iter().cloned().map(Ok).collect();
+            return Ok((t, descs));
+        }
+        Err(e) => e,
+    };
+    let mut doc: Value = match serde_json::from_slice(blob.bytes()) {
+        Ok(v) => v,
+        Err(_) => return Err(json_error(whole)),
+    };
+    let Some(items) = doc
+        .get_mut(field)
+        .and_then(Value::as_array_mut)
+        .map(std::mem::take)
+    else {
+        return Err(json_error(whole));
+    };
+    let descs: Descriptors = items.into_iter().map(descriptor_of).collect();
+    if descs.iter().all(std::result::Result::is_ok) {
+        // The list was not the trouble.
+        return Err(json_error(whole));
+    }
+    let t = serde_json::from_value::<T>(doc).map_err(json_error)?;
+    Ok((t, descs))
+}
+
+/// A typed document and its descriptors.
+type WithDescriptors<T> = (T, Descriptors);
+
+/// One descriptor of a list, read on its own: a malformed digest (the usual reason a
+/// descriptor does not parse) is an invalid digest, anything else invalid JSON.
+fn descriptor_of(v: Value) -> std::result::Result<Descriptor, Box<BadDescriptor>> {
+    let annotations = v
+        .get("annotations")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let digest = v
+        .get("digest")
+        .map(|d| d.as_str().map_or_else(|| d.to_string(), str::to_string));
+    serde_json::from_value::<Descriptor>(v).map_err(|e| {
+        Box::new(BadDescriptor {
+            annotations,
+            error: match digest {
+                Some(d) if blob_path(&d).is_err() => invalid_digest(&d),
+                _ => Error::Json {
+                    what: "descriptor".to_string(),
+                    reason: e.to_string(),
+                },
+            },
+        })
+    })
+}
+
+/// How an image is named in its errors: its reference name and manifest, or the
+/// manifest alone.
+fn image_name(name: Option<&str>, manifest_digest: &str) -> String {
+    match name {
+        Some(n) => format!("{n} (manifest {})", short_digest(manifest_digest)),
+        None => format!("manifest {}", short_digest(manifest_digest)),
+    }
+}
 
 struct Walk<'a> {
     store: &'a Store,
@@ -52,10 +153,20 @@ pub fn images(store: &Store, label: &str, wanted: Option<&str>) -> Result<Resolv
         seen_manifests: Default::default(),
         seen_indexes: Default::default(),
     };
-    let (index, _): (ImageIndex, _) = read_json(store, "index.json", None, &mut w.out.issues)?;
+    let (_, entries) = read_with_descriptors::<ImageIndex>(
+        store,
+        "index.json",
+        None,
+        &mut w.out.issues,
+        "manifests",
+        ImageIndex::manifests,
+    )?;
     let mut names = Vec::new();
-    for desc in index.manifests() {
-        let ann = desc.annotations().clone().unwrap_or_default();
+    for (i, entry) in entries.into_iter().enumerate() {
+        let ann = match &entry {
+            Ok(desc) => desc.annotations().clone().unwrap_or_default(),
+            Err(bad) => bad.annotations.clone(),
+        };
         let name = ann
             .get(CONTAINERD_NAME)
             .or_else(|| ann.get(REF_NAME))
@@ -72,7 +183,14 @@ pub fn images(store: &Store, label: &str, wanted: Option<&str>) -> Result<Resolv
                 continue;
             }
         }
-        w.descriptor(desc, name.as_deref(), &mut Vec::new(), Vec::new());
+        let place = match &name {
+            Some(n) => format!("index.json: manifests[{i}] ({n})"),
+            None => format!("index.json: manifests[{i}]"),
+        };
+        match entry {
+            Ok(desc) => w.descriptor(&desc, name.as_deref(), &place, &mut Vec::new(), Vec::new()),
+            Err(bad) => w.issue(bad.error.kind(), format!("{label}: {place}: {}", bad.error)),
+        }
     }
     if let Some(want) = wanted
         && w.out.images.is_empty()
@@ -95,10 +213,13 @@ impl Walk<'_> {
         self.out.issues.push(SourceIssue { kind, message });
     }
 
+    /// Walks the index or manifest `desc` names; `place` says where the descriptor is
+    /// (`index.json: manifests[0]`), for its errors.
     fn descriptor(
         &mut self,
         desc: &Descriptor,
         name: Option<&str>,
+        place: &str,
         chain: &mut Vec<String>,
         mut inherited: Vec<(String, String)>,
     ) {
@@ -135,23 +256,38 @@ impl Walk<'_> {
         }
         let path = match blob_path(&digest) {
             Ok(p) => p,
-            Err(e) => return self.issue(e.kind(), format!("{}: {e}", self.label)),
+            Err(e) => return self.issue(e.kind(), format!("{}: {place}: {e}", self.label)),
         };
         if INDEX_TYPES.contains(&media.as_str()) {
             if !self.seen_indexes.insert(digest.clone()) {
                 return;
             }
-            let index: ImageIndex =
-                match read_json(self.store, &path, Some(&digest), &mut self.out.issues) {
-                    Ok((i, _)) => i,
-                    Err(e) => {
-                        return self
-                            .issue(e.kind(), format!("{}: index {digest}: {e}", self.label));
-                    }
+            let entries = match read_with_descriptors::<ImageIndex>(
+                self.store,
+                &path,
+                Some(&digest),
+                &mut self.out.issues,
+                "manifests",
+                ImageIndex::manifests,
+            ) {
+                Ok((_, entries)) => entries,
+                Err(e) => {
+                    return self.issue(e.kind(), format!("{}: index {digest}: {e}", self.label));
+                }
+            };
+            chain.push(digest.clone());
+            for (i, entry) in entries.into_iter().enumerate() {
+                let place = match name {
+                    Some(n) => format!("{n} (index {}): manifests[{i}]", short_digest(&digest)),
+                    None => format!("index {}: manifests[{i}]", short_digest(&digest)),
                 };
-            chain.push(digest);
-            for d in index.manifests() {
-                self.descriptor(d, name, chain, inherited.clone());
+                match entry {
+                    Ok(d) => self.descriptor(&d, name, &place, chain, inherited.clone()),
+                    Err(bad) => self.issue(
+                        bad.error.kind(),
+                        format!("{}: {place}: {}", self.label, bad.error),
+                    ),
+                }
             }
             chain.pop();
         } else if MANIFEST_TYPES.contains(&media.as_str()) {
@@ -175,13 +311,20 @@ impl Walk<'_> {
         inherited: Vec<(String, String)>,
     ) {
         let digest = desc.digest().to_string();
-        let manifest: ImageManifest =
-            match read_json(self.store, path, Some(&digest), &mut self.out.issues) {
-                Ok((m, _)) => m,
-                Err(e) => {
-                    return self.issue(e.kind(), format!("{}: manifest {digest}: {e}", self.label));
-                }
-            };
+        let (manifest, layer_descs) = match read_with_descriptors::<ImageManifest>(
+            self.store,
+            path,
+            Some(&digest),
+            &mut self.out.issues,
+            "layers",
+            ImageManifest::layers,
+        ) {
+            Ok(m) => m,
+            Err(e) => {
+                return self.issue(e.kind(), format!("{}: manifest {digest}: {e}", self.label));
+            }
+        };
+        let image = format!("{}: {}", self.label, image_name(name, &digest));
         let cdesc = manifest.config();
         let cdigest = cdesc.digest().to_string();
         let cfg: ImageConfiguration = match blob_path(&cdigest)
@@ -193,7 +336,20 @@ impl Walk<'_> {
             }
         };
         let mut layers = Vec::new();
-        for (index, l) in manifest.layers().iter().enumerate() {
+        let listed = layer_descs.len();
+        for (index, l) in layer_descs.into_iter().enumerate() {
+            // A layer whose descriptor is bad is left out (its index kept by the others),
+            // with one error naming it.
+            let l = match l {
+                Ok(l) => l,
+                Err(bad) => {
+                    self.issue(
+                        bad.error.kind(),
+                        format!("{image}: layer {index}: {}", bad.error),
+                    );
+                    continue;
+                }
+            };
             let ld = l.digest().to_string();
             let media = l.media_type().to_string();
             if !LAYER_MEDIA_TYPES.contains(&media.as_str()) {
@@ -205,10 +361,7 @@ impl Walk<'_> {
             let blob = match blob_path(&ld) {
                 Ok(p) => p,
                 Err(e) => {
-                    self.issue(
-                        ErrorKind::Corrupt,
-                        format!("{}: layer {index}: {e}", self.label),
-                    );
+                    self.issue(e.kind(), format!("{image}: layer {index}: {e}"));
                     continue;
                 }
             };
@@ -222,13 +375,7 @@ impl Walk<'_> {
                 created_by: None,
             });
         }
-        attach_config(
-            &mut layers,
-            manifest.layers().len(),
-            &cfg,
-            self.label,
-            &mut self.out.issues,
-        );
+        attach_config(&mut layers, listed, &cfg, &image, &mut self.out.issues);
         let mut metadata = config_fields(&cfg);
         let mut ann: HashMap<String, String> = inherited.into_iter().collect();
         ann.extend(manifest.annotations().clone().unwrap_or_default());

@@ -107,8 +107,7 @@ impl Store {
             crate::layer::Compression::None => (raw, None),
             c => {
                 let mut f = spool.file()?;
-                let stored = raw.len() as u64;
-                let cap = caps.cap(stored);
+                let cap = caps.cap();
                 let n = crate::layer::decompress_into(
                     c,
                     raw.bytes(),
@@ -117,15 +116,11 @@ impl Store {
                 )
                 .map_err(|e| Error::Format(format!("{}: {e}", path.display())))?;
                 if n > cap {
-                    let which = if caps.byte_cap_applies(stored) {
-                        format!("--max-layer-bytes {} MiB", caps.max_bytes >> 20)
-                    } else {
-                        format!("--max-layer-ratio {}x", caps.max_ratio)
-                    };
                     return Err(Error::Format(format!(
-                        "{}: the {} archive inflates past {which}; not read",
+                        "{}: the {} archive inflates past --max-layer-bytes {} MiB; not read",
                         path.display(),
-                        c.as_str()
+                        c.as_str(),
+                        caps.max_bytes >> 20
                     )));
                 }
                 let blob = map_file(f.path())?;

@@ -270,11 +270,11 @@ fn traversal_and_absolute_entry_names_stay_inside_the_image() {
 #[test]
 fn sigterm_mid_scan_removes_the_spool() {
     use std::process::{Command, Stdio};
-    // A zstd layer that inflates to 768 MiB keeps the scan busy long enough to signal it.
-    let big = vec![b'a'; 768 << 20];
+    // A zstd layer holding a 768 MiB jar (an archive read by random access, so it goes
+    // to the spool) keeps the scan busy long enough to signal it.
     let img = fixture::Image::new("corp/big:1").step(
         "COPY big /",
-        fixture::Layer::new(vec![fixture::Entry::file("big.txt", big)]).zstd(),
+        fixture::Layer::new(vec![fixture::Entry::file("big.jar", stored_zip(768 << 20))]).zstd(),
     );
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("big.tar");
@@ -336,15 +336,17 @@ fn sigterm_mid_scan_removes_the_spool() {
 fn low_free_disk_stops_spooling_with_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let img = dir.path().join("ref.tar");
-    fixture::write(Form::OciArchive, &[reference_image()], &img).unwrap();
+    let with_jar = reference_image().step(
+        "COPY app.jar /",
+        fixture::Layer::new(vec![fixture::Entry::file("app.jar", stored_zip(20 << 20))]).zstd(),
+    );
+    fixture::write(Form::OciArchive, &[with_jar], &img).unwrap();
     let spool = dir.path().join("spool");
     std::fs::create_dir(&spool).unwrap();
     let (code, report, stderr) = scan_json(
         &format!("oci-archive:{}", img.display()),
         &[
             "--no-cache",
-            "--spool-memory",
-            "0",
             "--min-free-disk",
             "1000000000",
             "--spool-dir",
@@ -371,7 +373,7 @@ fn low_free_disk_stops_spooling_with_a_clear_error() {
     // With room enough, the same scan succeeds.
     let (code, _, stderr) = scan_json(
         &format!("oci-archive:{}", img.display()),
-        &["--no-cache", "--spool-memory", "0", "--min-free-disk", "1"],
+        &["--no-cache", "--min-free-disk", "1"],
     );
     assert_eq!(code, 1, "{stderr}");
 }
@@ -461,4 +463,23 @@ fn a_tar_of_something_else_is_refused_by_name_plain_or_compressed() {
             &[p.to_str().unwrap(), "not a container image archive"],
         );
     }
+}
+
+/// A zip (as a jar is) with one stored member of `size` bytes: an archive larger than a
+/// window, read by random access, so a compressed layer spools it.
+fn stored_zip(size: usize) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .large_file(size > u32::MAX as usize);
+    w.start_file("data.bin", opts).unwrap();
+    let chunk = vec![b'a'; 1 << 20];
+    let mut left = size;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        w.write_all(&chunk[..n]).unwrap();
+        left -= n;
+    }
+    w.finish().unwrap().into_inner()
 }

@@ -5,9 +5,11 @@
 
 mod architecture;
 mod bad_inputs;
+mod cache;
 mod chromium;
 mod cli;
 mod daemon;
+mod descriptors;
 mod every_rule;
 mod firsthour;
 mod fixture;

@@ -265,10 +265,7 @@ fn bombs_are_cut_counted_and_strict_fails() {
         p.to_str().unwrap(),
         &["--max-entries", "10", "--max-depth", "2"],
     );
-    assert_eq!(
-        code, 1,
-        "skips alone do not fail without --strict: {stderr}"
-    );
+    assert_eq!(code, 2, "anything skipped is an incomplete scan: {stderr}");
     assert_eq!(find(&r, RULE_AWS_KEY_ID, "app/.env")["status"], "present");
     let skipped = r["summary"]["skipped"].as_object().unwrap();
     let reason = |needle: &str| {
@@ -298,8 +295,18 @@ fn bombs_are_cut_counted_and_strict_fails() {
     assert!(
         bytes_cut.is_some_and(|v| v["examples"][0].as_str().unwrap().contains("data/zeros.gz"))
     );
-    let (code, _, _) = scan_json(p.to_str().unwrap(), &["--max-entries", "10", "--strict"]);
-    assert_eq!(code, 2);
+    let (code, _, stderr) = scan_json(
+        p.to_str().unwrap(),
+        &["--max-entries", "10", "--allow-incomplete"],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("layerhound: warning: not scanned")
+                && l.contains("--max-entries")),
+        "the skip is still said: {stderr}"
+    );
     // Within the limits, the deep token is found.
     let (_, r, _) = scan_json(p.to_str().unwrap(), &["--max-depth", "5"]);
     assert_eq!(
@@ -322,7 +329,17 @@ fn a_layer_inflating_past_its_cap_is_scanned_up_to_it_and_counted() {
     let p = dir.path().join("cap.tar");
     fixture::write(Form::OciArchive, &[img], &p).unwrap();
     let (code, r, stderr) = scan_json(p.to_str().unwrap(), &["--max-layer-bytes", "2"]);
-    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(
+        stderr
+            .lines()
+            .filter(
+                |l| l.starts_with("layerhound: warning: ") && l.contains("--max-layer-bytes 2 MiB")
+            )
+            .count(),
+        1,
+        "{stderr}"
+    );
     assert_eq!(
         find(&r, RULE_AWS_KEY_ID, "data/big.env")["status"],
         "present"
@@ -353,6 +370,9 @@ fn a_layer_inflating_past_its_cap_is_scanned_up_to_it_and_counted() {
         find(&r, RULE_GITHUB_PAT, "data/big.env")["location"]["line"],
         3
     );
-    let (code, _, _) = scan_json(p.to_str().unwrap(), &["--max-layer-bytes", "2", "--strict"]);
-    assert_eq!(code, 2);
+    let (code, _, _) = scan_json(
+        p.to_str().unwrap(),
+        &["--max-layer-bytes", "2", "--allow-incomplete"],
+    );
+    assert_eq!(code, 1);
 }
