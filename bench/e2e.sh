@@ -90,6 +90,11 @@ for l in man["layers"]:
     print(blob(l["digest"]))
 EOF
 }
+# A docker save archive compressed as a whole (`docker save img | gzip`), read as a stream.
+if [ ! -f "$IMG/docker-zstd.tar.gz" ]; then
+  log "gzip -1 of the docker save archive (zstd layers)"
+  gzip -1 -c "$IMG/docker-zstd.tar" >"$IMG/docker-zstd.tar.gz.tmp" && mv "$IMG/docker-zstd.tar.gz.tmp" "$IMG/docker-zstd.tar.gz"
+fi
 mapfile -t GZ < <(layer_blobs "$IMG/oci-gzip")
 mapfile -t ZS < <(layer_blobs "$IMG/oci-zstd")
 stored=$(du -cb "${GZ[@]}" | tail -1 | cut -f1)
@@ -132,6 +137,7 @@ for i in $(seq "$RUNS"); do
   run lh-gzip-warm bash -c 'lh "$0" lh-gzip-warm' "oci:$IMG/oci-gzip"
   fresh_cache; run lh-archive bash -c 'lh "$0" lh-archive' "docker-archive:$IMG/docker-gzip.tar"
   fresh_cache; run lh-zstd bash -c 'lh "$0" lh-zstd' "oci:$IMG/oci-zstd"
+  fresh_cache; run lh-archive-gz bash -c 'lh "$0" lh-archive-gz' "docker-archive:$IMG/docker-zstd.tar.gz"
 done
 if [ "${SKIP_KINGFISHER:-0}" != 1 ]; then
   for i in $(seq "$KF_RUNS"); do
@@ -179,6 +185,7 @@ row("`zstd -dc` of every layer (zstd image)", zs)
 for name, label in [("lh-gzip", "layerhound, OCI layout, gzip layers"),
                     ("lh-archive", "layerhound, docker save archive, gzip layers"),
                     ("lh-zstd", "layerhound, OCI layout, zstd layers"),
+                    ("lh-archive-gz", "layerhound, `docker save \\| gzip` (zstd layers), read as a stream"),
                     ("lh-gzip-warm", "layerhound, gzip image again (layer results cached)")]:
     f, n, cached = found_lh(name)
     row(label, m(name), (f"{f}/{len(planted)}", n))
@@ -187,9 +194,10 @@ if skip_kf != "1":
     row("kingfisher 2.x `scan docker --archive` (gzip archive)", m("kingfisher"), (f"{f}/{len(planted)}" if f is not None else "?", n if n is not None else "?"))
 lh, lz, kf, warm = m("lh-gzip"), m("lh-zstd"), m("kingfisher"), m("lh-gzip-warm")
 print()
-print(f"- layerhound / gzip -dc: **{lh[0] / gz[0]:.2f}×** (target ≤ 0.75×)")
-print(f"- layerhound zstd image / zstd -dc: **{lz[0] / zs[0]:.2f}×** (target ≤ 1.5×)")
+print(f"- layerhound / gzip -dc: **{lh[0] / gz[0]:.2f}×** (target ≤ 0.5×)")
+print(f"- layerhound zstd image / zstd -dc: **{lz[0] / zs[0]:.2f}×** (aim ≤ 1.6×); zstd scan / gzip scan: **{lz[0] / lh[0]:.2f}×** (target ≤ 1×)")
+print(f"- peak RSS: {max(m(n)[1] for n in ('lh-gzip', 'lh-archive', 'lh-zstd', 'lh-archive-gz', 'lh-gzip-warm') if m(n)) / 1024:.0f} MiB at most over every layerhound run (target ≤ 200 MiB); peak spool: {max(m(n)[2] for n in ('lh-gzip', 'lh-archive', 'lh-zstd', 'lh-archive-gz', 'lh-gzip-warm') if m(n)) / 2**20:.0f} MiB (target 0)")
 if kf:
     print(f"- kingfisher / layerhound: **{kf[0] / m('lh-archive')[0]:.1f}×** faster (target ≥ 15×)")
-print(f"- second scan with the layer results cache: **{lh[0] / warm[0]:.1f}×** faster than the first")
+print(f"- second scan with the layer results cache: **{lh[0] / warm[0]:.1f}×** faster than the first, **{warm[0] / lh[0] * 100:.0f}%** of it (target ≤ 15%), every blob hashed")
 EOF

@@ -165,19 +165,9 @@ pub fn walk_layer(
 ) -> WalkedLayer {
     let raw = blob.bytes();
     let compression = sniff(raw);
-    let mut w = WalkedLayer {
-        compression,
-        stored_size: raw.len() as u64,
-        tar_size: 0,
-        entries: Vec::new(),
-        index_error: None,
-        decode_error: None,
-        truncated: None,
-        problems: Vec::new(),
-        skipped: Vec::new(),
-        digest: digests.then(|| Digest::spawn(blob.clone())),
-        diff_id: None,
-    };
+    let mut w = WalkedLayer::new(compression);
+    w.stored_size = raw.len() as u64;
+    w.digest = digests.then(|| Digest::spawn(blob.clone()));
     if compression == Compression::None {
         let idx = index_tar(raw);
         let files: Vec<FileRef> = idx
@@ -203,7 +193,14 @@ pub fn walk_layer(
         let (back_tx, back_rx) = mpsc::channel::<Vec<u8>>();
         let decoder = std::thread::Builder::new()
             .name("layer-decode".into())
-            .spawn_scoped(s, move || decode(blob, compression, cap, &tx, &back_rx));
+            .spawn_scoped(s, move || {
+                let reader = BlobReader {
+                    blob,
+                    pos: 0,
+                    released: 0,
+                };
+                decode(reader, compression, cap, &tx, &back_rx)
+            });
         let decoder = match decoder {
             Ok(d) => d,
             Err(e) => {
@@ -211,67 +208,161 @@ pub fn walk_layer(
                 return;
             }
         };
-        let feed = RefCell::new(Feed {
-            rx,
-            back: back_tx,
-            chunk: None,
-            at: 0,
-            pos: 0,
-            owed: 0,
-            pending: Vec::new(),
-            pending_at: 0,
-            problems: Vec::new(),
-        });
-        let mut reader = TarReader {
-            feed: &feed,
-            spool,
-            caps,
-            visitor,
-            entries: Vec::new(),
-            batch: Vec::new(),
-            batch_files: Vec::new(),
-            big: Vec::new(),
-            error: None,
-            stopped: None,
-            problems: Vec::new(),
-            skipped: Vec::new(),
-        };
-        reader.read_tar();
-        let TarReader {
-            entries,
-            error,
-            stopped,
-            problems,
-            skipped,
-            ..
-        } = reader;
-        w.problems = problems;
-        w.skipped = skipped;
-        let mut feed = feed.into_inner();
-        if stopped.is_none() {
-            // The rest of the stream (end blocks, padding) counts in the diff_id.
-            feed.drain();
-        }
-        drop(feed);
+        let read = read_tar_from(rx, back_tx, spool, caps, visitor);
         let decoded = decoder.join().unwrap_or_else(|_| Decoded {
             error: Some("decoding thread failed".into()),
             written: 0,
             diff_id: String::new(),
         });
-        w.entries = entries;
-        w.index_error = error;
-        w.tar_size = decoded.written;
-        w.decode_error = stopped.or(decoded.error);
-        if decoded.written >= cap && w.decode_error.is_none() {
-            w.truncated = Some(format!(
-                "layer decompresses to more than --max-layer-bytes {} MiB; read the first {} MiB",
-                caps.max_bytes >> 20,
-                cap >> 20
-            ));
-        }
-        w.diff_id = Some(Digest::Ready(decoded.diff_id));
+        w.finish(read, decoded, caps);
     });
     w
+}
+
+/// Walks a layer that arrives as a stream (a member of an archive read from standard
+/// input, a daemon's export or a compressed archive), reading it to its end: the
+/// stream is decoded on this thread while `visitor` is handed the files on another.
+/// Both digests are computed on the way.
+pub fn walk_stream(
+    stream: &mut dyn Read,
+    spool: &Spool,
+    caps: &LayerCaps,
+    visitor: &mut (dyn Visitor + Send),
+) -> WalkedLayer {
+    let mut hashed = crate::util::HashingReader::new(stream);
+    let mut src = std::io::BufReader::with_capacity(256 << 10, &mut hashed);
+    let compression = std::io::BufRead::fill_buf(&mut src).map_or(Compression::None, sniff);
+    let mut w = WalkedLayer::new(compression);
+    let cap = caps.cap();
+    let decoded = std::thread::scope(|s| {
+        let (tx, rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(CHUNKS_AHEAD);
+        let (back_tx, back_rx) = mpsc::channel::<Vec<u8>>();
+        let reader = std::thread::Builder::new()
+            .name("layer-read".into())
+            .spawn_scoped(s, move || read_tar_from(rx, back_tx, spool, caps, visitor));
+        let decoded = decode(&mut src, compression, cap, &tx, &back_rx);
+        drop(tx);
+        match reader {
+            Ok(r) => r.join().ok().map(|read| (read, decoded)),
+            Err(_) => None,
+        }
+    });
+    // The rest of the stream (past a cap or a fault) counts in the blob's digest.
+    let _ = std::io::copy(&mut src, &mut std::io::sink());
+    drop(src);
+    let (digest, stored) = hashed.finish();
+    w.stored_size = stored;
+    w.digest = Some(Digest::Ready(digest));
+    match decoded {
+        Some((read, decoded)) => w.finish(read, decoded, caps),
+        None => w.decode_error = Some("the layer reading thread failed".into()),
+    }
+    if compression == Compression::None {
+        w.diff_id = None;
+    }
+    w
+}
+
+impl WalkedLayer {
+    fn new(compression: Compression) -> WalkedLayer {
+        WalkedLayer {
+            compression,
+            stored_size: 0,
+            tar_size: 0,
+            entries: Vec::new(),
+            index_error: None,
+            decode_error: None,
+            truncated: None,
+            problems: Vec::new(),
+            skipped: Vec::new(),
+            digest: None,
+            diff_id: None,
+        }
+    }
+
+    /// Takes in what reading the tar and decoding the stream gave.
+    fn finish(&mut self, read: TarRead, decoded: Decoded, caps: &LayerCaps) {
+        self.problems = read.problems;
+        self.skipped = read.skipped;
+        self.entries = read.entries;
+        self.index_error = read.error;
+        self.tar_size = decoded.written;
+        self.decode_error = read.stopped.or(decoded.error);
+        if decoded.written >= caps.cap() && self.decode_error.is_none() {
+            self.truncated = Some(format!(
+                "layer decompresses to more than --max-layer-bytes {} MiB; read the first {} MiB",
+                caps.max_bytes >> 20,
+                caps.cap() >> 20
+            ));
+        }
+        self.diff_id = Some(Digest::Ready(decoded.diff_id));
+    }
+}
+
+/// What reading a tar from the decoded chunks gave.
+struct TarRead {
+    entries: Vec<TarEntry>,
+    error: Option<String>,
+    stopped: Option<String>,
+    problems: Vec<EntryProblem>,
+    skipped: Vec<EntryProblem>,
+}
+
+/// Reads the tar from the chunks `rx` delivers (handing each chunk back on `back` for
+/// reuse), hands its files to `visitor`, and reads the rest of the stream.
+fn read_tar_from(
+    rx: mpsc::Receiver<(Vec<u8>, usize)>,
+    back: mpsc::Sender<Vec<u8>>,
+    spool: &Spool,
+    caps: &LayerCaps,
+    visitor: &mut dyn Visitor,
+) -> TarRead {
+    let feed = RefCell::new(Feed {
+        rx,
+        back,
+        chunk: None,
+        at: 0,
+        pos: 0,
+        owed: 0,
+        pending: Vec::new(),
+        pending_at: 0,
+        problems: Vec::new(),
+    });
+    let mut reader = TarReader {
+        feed: &feed,
+        spool,
+        caps,
+        visitor,
+        entries: Vec::new(),
+        batch: Vec::new(),
+        batch_files: Vec::new(),
+        big: Vec::new(),
+        error: None,
+        stopped: None,
+        problems: Vec::new(),
+        skipped: Vec::new(),
+    };
+    reader.read_tar();
+    let TarReader {
+        entries,
+        error,
+        stopped,
+        problems,
+        skipped,
+        ..
+    } = reader;
+    let mut feed = feed.into_inner();
+    if stopped.is_none() {
+        // The rest of the stream (end blocks, padding) counts in the diff_id.
+        feed.drain();
+    }
+    TarRead {
+        entries,
+        error,
+        stopped,
+        problems,
+        skipped,
+    }
 }
 
 /// What the decoding thread reports when the stream ends.
@@ -283,26 +374,22 @@ struct Decoded {
     diff_id: String,
 }
 
-/// Decodes `blob` into chunks sent on `tx`, at most `cap` bytes, hashing them on the
-/// way. Stops early when the reader hangs up.
+/// Decodes `reader` into chunks sent on `tx`, at most `cap` bytes, hashing them on the
+/// way. Stops early when the reader of the chunks hangs up.
 fn decode(
-    blob: &Blob,
+    mut reader: impl std::io::BufRead,
     c: Compression,
     cap: u64,
     tx: &mpsc::SyncSender<(Vec<u8>, usize)>,
     back: &mpsc::Receiver<Vec<u8>>,
 ) -> Decoded {
-    let mut reader = BlobReader {
-        blob,
-        pos: 0,
-        released: 0,
-    };
     let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
     let mut written = 0u64;
     let describe = |e: std::io::Error| format!("{} stream: {}", c.as_str(), describe_io(&e));
     let decoder: std::io::Result<Box<dyn Read + '_>> = match c {
+        Compression::None => Ok(Box::new(&mut reader)),
         Compression::Gzip => Ok(Box::new(flate2::bufread::MultiGzDecoder::new(&mut reader))),
-        _ => zstd::stream::read::Decoder::with_buffer(&mut reader).map(|mut d| {
+        Compression::Zstd => zstd::stream::read::Decoder::with_buffer(&mut reader).map(|mut d| {
             let _ = d.window_log_max(31);
             Box::new(d) as Box<dyn Read + '_>
         }),

@@ -508,18 +508,47 @@ pub(super) fn scan_blob(
     opts: &Options,
     cache: &ContentCache,
 ) -> Unverified {
+    let mut scanner = LayerScanner::new(matcher, opts, cache);
+    let walked = walk_layer(blob, spool, &opts.layer_caps, true, &mut scanner);
+    layer_result(walked, scanner, matcher)
+}
+
+/// Reads, indexes and matches one layer arriving as a stream, reading it to its end,
+/// computing its digest and diff_id.
+pub(super) fn scan_stream(
+    stream: &mut dyn std::io::Read,
+    matcher: &Matcher,
+    spool: &Spool,
+    opts: &Options,
+    cache: &ContentCache,
+) -> Unverified {
+    let mut scanner = LayerScanner::new(matcher, opts, cache);
+    let walked = crate::layer::walk_stream(stream, spool, &opts.layer_caps, &mut scanner);
+    layer_result(walked, scanner, matcher)
+}
+
+impl<'a> LayerScanner<'a> {
+    fn new(matcher: &'a Matcher, opts: &'a Options, cache: &'a ContentCache) -> Self {
+        LayerScanner {
+            matcher,
+            limits: &opts.limits,
+            cache,
+            matches: Vec::new(),
+            records: Vec::new(),
+            record_bytes: 0,
+            errors: Vec::new(),
+            skips: Vec::new(),
+        }
+    }
+}
+
+/// The result of a layer walked by `scanner`.
+fn layer_result(
+    mut walked: crate::layer::WalkedLayer,
+    scanner: LayerScanner<'_>,
+    matcher: &Matcher,
+) -> Unverified {
     let mut r = LayerResult::default();
-    let mut scanner = LayerScanner {
-        matcher,
-        limits: &opts.limits,
-        cache,
-        matches: Vec::new(),
-        records: Vec::new(),
-        record_bytes: 0,
-        errors: Vec::new(),
-        skips: Vec::new(),
-    };
-    let mut walked = walk_layer(blob, spool, &opts.layer_caps, true, &mut scanner);
     if let Some(t) = &walked.truncated {
         r.skips.push(LayerSkip {
             path: None,
@@ -710,6 +739,14 @@ pub(super) fn cached_layer(
     // No entry, no hashing: a look at the directory costs nothing next to it.
     if !cache.contains(claimed) {
         return None;
+    }
+    if let Some(s) = store.streamed(&lref.blob) {
+        // Hashed as it streamed in.
+        let mut r = (s.digest == claimed).then(|| cache_entry(cache, claimed, reveal))??;
+        let diff_id = r.diff_id.clone().unwrap_or_default();
+        let truncated = r.skips.iter().any(|s| s.path.is_none());
+        r.errors = expectation_errors(lref, &s.digest, &diff_id, s.size, !truncated);
+        return Some(r);
     }
     let blob = store.get(&lref.blob).ok()?;
     let hash = || crate::layer::sha256_of(&blob);

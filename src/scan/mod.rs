@@ -13,8 +13,8 @@ use crate::spool::Spool;
 use crate::util::display_bytes;
 use findings::{rules_used, sort_findings};
 use layer::{
-    ContentCache, EarlyResults, LayerResult, Secret, Unverified, cache_entry, cached_layer,
-    for_cache, media_type_note, scan_blob, scan_layer,
+    ContentCache, EarlyResults, LayerError, LayerResult, Secret, Unverified, cache_entry,
+    cached_layer, for_cache, media_type_note, scan_layer, scan_stream,
 };
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -144,37 +144,68 @@ fn open_all(
     };
     let attempt = std::cell::Cell::new(0usize);
     let arrivals = std::cell::Cell::new(0u64);
-    let (stores, images, attempts) = rayon::in_place_scope(|scope| {
-        let arrived = |name: String, digest: String, blob: crate::blob::Blob| {
-            let key = (attempt.get(), name);
-            let seq = arrivals.get() + 1;
-            arrivals.set(seq);
-            // A layer the results cache holds is taken from there later instead.
-            if opts
-                .layer_cache
-                .as_ref()
-                .is_some_and(|c| cache_entry(c, &digest, opts.reveal).is_some())
-            {
+    let arrived = |name: String, stream: &mut dyn std::io::Read| {
+        let key = (attempt.get(), name);
+        let seq = arrivals.get() + 1;
+        arrivals.set(seq);
+        // A layer the results cache holds under the digest its name claims is only
+        // hashed here, and taken from the cache later.
+        let claimed = claimed_digest(&key.1);
+        if let (Some(c), Some(d)) = (&opts.layer_cache, &claimed)
+            && cache_entry(c, d, opts.reveal).is_some()
+        {
+            let mut h = crate::util::HashingReader::new(stream);
+            let read = std::io::copy(&mut h, &mut std::io::sink());
+            let (digest, size) = h.finish();
+            if read.is_ok() && digest == *d {
                 keep(key, seq, None);
-                return;
+                return crate::source::store::Streamed { digest, size };
             }
-            let keep = &keep;
-            scope.spawn(move |_| {
-                keep(
-                    key,
-                    seq,
-                    Some(scan_blob(&blob, matcher, spool, opts, cache)),
-                )
-            });
+            let mut r = LayerResult {
+                digest: Some(digest.clone()),
+                ..Default::default()
+            };
+            r.errors.push(LayerError::new(
+                crate::error::ErrorKind::DigestMismatch,
+                None,
+                format!(
+                    "{}: its bytes are not what its name says ({digest}); not scanned",
+                    key.1
+                ),
+            ));
+            keep(
+                key,
+                seq,
+                Some(Unverified {
+                    r,
+                    stored_size: size,
+                    decoded_whole: false,
+                }),
+            );
+            return crate::source::store::Streamed { digest, size };
+        }
+        let u = scan_stream(stream, matcher, spool, opts, cache);
+        let layer = crate::source::store::Streamed {
+            digest: u.r.digest.clone().unwrap_or_default(),
+            size: u.stored_size,
         };
-        open_targets(targets, opts, spool, summary, &arrived, &attempt)
-    });
+        keep(key, seq, Some(u));
+        layer
+    };
+    let (stores, images, attempts) =
+        open_targets(targets, opts, spool, summary, &arrived, &attempt);
     Opened {
         stores,
         images,
         attempts,
         early: early.into_inner().unwrap_or_default(),
     }
+}
+
+/// The digest a stream member's name claims (`blobs/sha256/<hex>`), if it claims one.
+fn claimed_digest(name: &str) -> Option<String> {
+    let hex = name.strip_prefix("blobs/sha256/")?;
+    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| format!("sha256:{hex}"))
 }
 
 /// The distinct layers to read across all images, and which of them each image layer

@@ -169,10 +169,29 @@ struct Received {
     error: Option<String>,
 }
 
-/// Reads the export stream: every layer (and any large member) into a spool file of
-/// its own, keeping `min_free` bytes free on the spool's filesystem, the rest in memory.
-/// A member that would go below `min_free` is drained and left out, with an error, so
-/// that what needs no spool (configs, manifests) still arrives.
+/// Members that are not layers (configs, manifests, other artifacts' blobs) are kept
+/// up to this size; a larger one is read past and left out.
+const MAX_MEMBER: u64 = 64 << 20;
+
+/// A reader that remembers the first error its source gave.
+struct Watched<R> {
+    inner: R,
+    error: Option<String>,
+}
+
+impl<R: Read> Read for Watched<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read(buf).inspect_err(|e| {
+            self.error.get_or_insert_with(|| e.to_string());
+        })
+    }
+}
+
+/// Reads an archive stream (a daemon's export, standard input, a compressed archive).
+/// Each member that looks like a layer is handed to `arrived` as it arrives and read
+/// there to its end, its bytes not kept (without `arrived`, it goes to a spool file of
+/// its own, keeping `min_free` bytes free). Other members up to [`SPOOL_AT`] are kept
+/// in memory, larger ones (up to [`MAX_MEMBER`]) in the spool.
 fn receive(
     reader: impl Read,
     spool: &Spool,
@@ -214,7 +233,38 @@ fn receive(
             continue;
         }
         let size = e.size();
+        let key = crate::util::normalize_path(&name);
+        let mut src = std::io::BufReader::with_capacity(64 << 10, &mut e);
+        let head = match src.fill_buf() {
+            Ok(h) => h,
+            Err(err) => {
+                r.error = Some(format!("{}: {err}", String::from_utf8_lossy(&name)));
+                break;
+            }
+        };
+        if let Some(f) = arrived
+            && crate::layer::looks_like_layer(head)
+        {
+            let mut watched = Watched {
+                inner: &mut src,
+                error: None,
+            };
+            let layer = f(String::from_utf8_lossy(&key).into_owned(), &mut watched);
+            if let Some(err) = watched.error {
+                // The stream itself failed (cut off, stalled): that ends it.
+                r.error = Some(format!("{}: {err}", String::from_utf8_lossy(&name)));
+                break;
+            }
+            r.digests.push((layer.digest.clone(), key));
+            r.store.add_streamed(&name, layer);
+            continue;
+        }
         let is_blob = name.ends_with(b"layer.tar") || name.starts_with(b"blobs/");
+        if arrived.is_some() && size > MAX_MEMBER {
+            // Not a layer, and too large for a configuration or manifest.
+            let _ = std::io::copy(&mut src, &mut std::io::sink());
+            continue;
+        }
         let mut disk_full = false;
         let mut write_error = |err: std::io::Error| {
             disk_full = err.kind() == std::io::ErrorKind::StorageFull;
@@ -225,29 +275,23 @@ fn receive(
                 let mut file = spool.file()?;
                 let guard = DiskGuard::new(file.as_file_mut(), spool, min_free);
                 let mut w = HashingWriter::new(BufWriter::with_capacity(1 << 20, guard));
-                std::io::copy(&mut e, &mut w).map_err(&mut write_error)?;
+                std::io::copy(&mut src, &mut w).map_err(&mut write_error)?;
                 let (mut bw, digest, _) = w.finish();
                 bw.flush().map_err(&mut write_error)?;
                 drop(bw);
-                let key = crate::util::normalize_path(&name);
-                r.digests.push((digest.clone(), key.clone()));
-                let blob = r.store.add_file(&name, file)?;
-                if let Some(f) = arrived
-                    && crate::layer::looks_like_layer(blob.bytes())
-                {
-                    f(String::from_utf8_lossy(&key).into_owned(), digest, blob);
-                }
+                r.digests.push((digest, key.clone()));
+                r.store.add_file(&name, file)?;
                 Ok(())
             })()
         } else {
             let mut v = Vec::with_capacity(size as usize);
-            e.read_to_end(&mut v)
+            src.read_to_end(&mut v)
                 .map_err(|err| Error::Layer(err.to_string()))
                 .map(|_| r.store.add_bytes(&name, v))
         };
         if let Err(err) = res {
             let message = format!("{}: {err}", String::from_utf8_lossy(&name));
-            if disk_full && std::io::copy(&mut e, &mut std::io::sink()).is_ok() {
+            if disk_full && std::io::copy(&mut src, &mut std::io::sink()).is_ok() {
                 r.error.get_or_insert(message);
                 continue;
             }
@@ -258,40 +302,52 @@ fn receive(
     r
 }
 
-/// Reads a docker save or OCI archive from a stream (standard input): plain, gzip or
-/// zstd, each layer handed to `arrived` as soon as it is whole. An archive cut short is
-/// an error naming where it broke off.
+/// Reads a docker save or OCI archive from a stream (standard input, a compressed
+/// archive file), plain, gzip or zstd, each layer handed to `arrived` as it arrives.
+/// What the stream decodes to, after the archive's end too, counts against the byte
+/// budget. An archive cut short is an error naming where it broke off; `label` names
+/// the input in errors.
 pub fn receive_archive(
     reader: impl Read,
+    label: &str,
     spool: &Spool,
-    min_free: u64,
+    caps: &crate::layer::LayerCaps,
     arrived: Option<Arrived<'_>>,
 ) -> Result<(Store, crate::target::Transport)> {
     let mut reader = std::io::BufReader::with_capacity(1 << 20, reader);
     let head = reader
         .fill_buf()
-        .map_err(|e| Error::Target(format!("stdin:-: {e}")))?;
+        .map_err(|e| Error::Target(format!("{label}: {e}")))?;
     let compression = crate::layer::sniff(head);
     let plain: Box<dyn Read + '_> = match compression {
         crate::layer::Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(reader)),
         crate::layer::Compression::Zstd => Box::new(
             zstd::stream::read::Decoder::with_buffer(reader)
-                .map_err(|e| Error::Target(format!("stdin:-: {e}")))?,
+                .map_err(|e| Error::Target(format!("{label}: {e}")))?,
         ),
         _ => Box::new(reader),
     };
-    let received = receive(plain, spool, min_free, arrived);
+    let mut plain = plain.take(caps.cap().saturating_add(1));
+    let received = receive(&mut plain, spool, caps.min_free, arrived);
+    // Data after the archive's end (a bomb appended to it) is read up to the budget.
+    let after = std::io::copy(&mut plain, &mut std::io::sink());
+    if plain.limit() == 0 {
+        return Err(Error::Target(format!(
+            "{label}: the {} archive inflates past --max-layer-bytes {} MiB; not read",
+            compression.as_str(),
+            caps.max_bytes >> 20
+        )));
+    }
     let store = Store::Members(received.store);
     let kind = crate::target::archive_kind(|n| store.contains(n));
-    match (kind, received.error) {
+    match (kind, received.error.or(after.err().map(|e| e.to_string()))) {
         (Some(k), None) => Ok((store, k)),
         (_, Some(e)) => Err(Error::Target(format!(
-            "stdin:-: the archive on standard input is cut short or damaged: {e}"
+            "{label}: the archive is cut short or damaged: {e}"
         ))),
-        (None, None) => Err(Error::Target(
-            "stdin:-: standard input holds no docker save or OCI archive (no manifest.json or index.json)"
-                .into(),
-        )),
+        (None, None) => Err(Error::Target(format!(
+            "{label}: not a container image archive (no manifest.json, oci-layout or index.json at its top level)"
+        ))),
     }
 }
 
@@ -588,14 +644,19 @@ mod tests {
             ("bbb/layer.tar", &layer_b),
             ("manifest.json", b"[]"),
         ]);
-        // The first part ends with the first layer's last byte.
+        // The first part ends with the first layer's last byte: it is read whole as it
+        // arrives, before the rest of the stream.
         let cut = 512 + layer_a.len();
         let (tx, rx) = mpsc::sync_channel::<std::io::Result<bytes::Bytes>>(4);
         let (seen_tx, seen) = mpsc::channel::<(String, String, usize)>();
         std::thread::scope(|s| {
             let receiver = s.spawn(|| {
-                let arrived = move |name: String, digest: String, blob: crate::blob::Blob| {
-                    seen_tx.send((name, digest, blob.len())).unwrap();
+                let arrived = move |name: String, stream: &mut dyn Read| {
+                    let mut h = crate::util::HashingReader::new(stream);
+                    std::io::copy(&mut h, &mut std::io::sink()).unwrap();
+                    let (digest, size) = h.finish();
+                    seen_tx.send((name, digest.clone(), size as usize)).unwrap();
+                    super::super::store::Streamed { digest, size }
                 };
                 let reader = ChannelReader {
                     rx,
@@ -620,7 +681,7 @@ mod tests {
             drop(tx);
             let received = receiver.join().unwrap();
             assert_eq!(received.error, None);
-            // The config blob is spooled but is no layer; manifest.json stays in memory.
+            // The config blob is no layer; manifest.json stays in memory.
             let rest: Vec<String> = seen.try_iter().map(|(n, _, _)| n).collect();
             assert_eq!(rest, ["bbb/layer.tar"]);
             assert_eq!(received.digests.len(), 3);

@@ -40,10 +40,11 @@ pub struct Resolved {
     pub skipped: Vec<String>,
 }
 
-/// Told of each member that looks like a layer as soon as it has arrived whole from a
-/// stream (a daemon's export), with its name (as the store knows it), its sha256 and
-/// its bytes, while the rest of the stream is still being read.
-pub type Arrived<'a> = &'a dyn Fn(String, String, crate::blob::Blob);
+/// Told of each member of a stream (a daemon's export, standard input, a compressed
+/// archive) that looks like a layer, as it arrives: its name (as the store knows it)
+/// and its bytes as a stream, which it reads to the end. Gives what the store keeps of
+/// the layer, whose bytes are not kept.
+pub type Arrived<'a> = &'a dyn Fn(String, &mut dyn std::io::Read) -> store::Streamed;
 
 /// Opens a target and lists its images; a compressed archive inflates within `caps`.
 pub fn open(
@@ -56,7 +57,7 @@ pub fn open(
     let mut label = target.label();
     let (store, resolved) = match target.transport {
         Transport::Archive => {
-            let store = Store::tar(&target.path, spool, caps)?;
+            let store = archive_store(&target.path, spool, caps, arrived)?;
             let kind = crate::target::archive_kind(|n| store.contains(n))
                 .ok_or_else(|| crate::target::not_an_image_archive(&target.path))?;
             label = crate::target::Target {
@@ -75,7 +76,7 @@ pub fn open(
             let store = if target.path.is_dir() {
                 Store::dir(&target.path)
             } else {
-                Store::tar(&target.path, spool, caps)?
+                archive_store(&target.path, spool, caps, arrived)?
             };
             let r = docker::images(&store, &label, target.reference.as_deref())?;
             (store, r)
@@ -90,7 +91,7 @@ pub fn open(
                 }
                 Store::dir(&target.path)
             } else {
-                Store::tar(&target.path, spool, caps)?
+                archive_store(&target.path, spool, caps, arrived)?
             };
             let r = oci::images(&store, &label, target.reference.as_deref())?;
             (store, r)
@@ -101,7 +102,7 @@ pub fn open(
         }
         Transport::Stdin => {
             let stdin = std::io::stdin().lock();
-            let (store, kind) = daemon::receive_archive(stdin, spool, caps.min_free, arrived)?;
+            let (store, kind) = daemon::receive_archive(stdin, "stdin:-", spool, caps, arrived)?;
             label = format!("{}:-", kind.name());
             let r = if kind == Transport::DockerArchive {
                 docker::images(&store, &label, None)?
@@ -118,6 +119,26 @@ pub fn open(
         issues: resolved.issues,
         skipped: resolved.skipped,
     })
+}
+
+/// The store of an archive file: a plain tar is mapped and indexed; a gzip- or
+/// zstd-compressed one is read as a stream, like standard input (layers scanned as
+/// they arrive, nothing spooled), within the byte budget.
+fn archive_store(
+    path: &std::path::Path,
+    spool: &Spool,
+    caps: &crate::layer::LayerCaps,
+    arrived: Option<Arrived<'_>>,
+) -> Result<Store> {
+    let mut file = crate::blob::open_regular(path)?;
+    let mut head = [0u8; 4];
+    let n = std::io::Read::read(&mut file, &mut head).map_err(|e| Error::io(path, e))?;
+    if crate::layer::sniff(&head[..n]) == crate::layer::Compression::None || arrived.is_none() {
+        return Store::tar(path, spool, caps);
+    }
+    let file = crate::blob::open_regular(path)?;
+    let label = path.display().to_string();
+    daemon::receive_archive(file, &label, spool, caps, arrived).map(|(store, _)| store)
 }
 
 /// Reads a JSON document from the store, checking its digest when one is expected.

@@ -34,6 +34,16 @@ pub struct MemberStore {
 enum Received {
     Blob(Blob),
     Link(Vec<u8>),
+    /// A layer read as it streamed in; only its digest and size are kept.
+    Streamed(Streamed),
+}
+
+/// What a store keeps of a layer that was read as it streamed in.
+#[derive(Clone, Debug)]
+pub struct Streamed {
+    /// `sha256:<hex>` of its bytes.
+    pub digest: String,
+    pub size: u64,
 }
 
 impl MemberStore {
@@ -50,6 +60,20 @@ impl MemberStore {
             .insert(normalize_path(name), Received::Blob(blob.clone()));
         self.files.push(file);
         Ok(blob)
+    }
+
+    /// Adds a layer member read as it streamed in.
+    pub fn add_streamed(&mut self, name: &[u8], layer: Streamed) {
+        self.members
+            .insert(normalize_path(name), Received::Streamed(layer));
+    }
+
+    fn streamed(&self, key: &[u8], depth: usize) -> Option<&Streamed> {
+        match self.members.get(key) {
+            Some(Received::Streamed(s)) => Some(s),
+            Some(Received::Link(t)) if depth < 8 => self.streamed(t, depth + 1),
+            _ => None,
+        }
     }
 
     /// Adds a link member; `target` is resolved like a tar symlink or hard link.
@@ -71,6 +95,9 @@ impl MemberStore {
             Some(Received::Blob(b)) => Ok(b.clone()),
             Some(Received::Link(t)) if depth < 8 => self.get(t, name, depth + 1),
             Some(Received::Link(_)) => Err(Error::Format(format!("{name}: too many links"))),
+            Some(Received::Streamed(_)) => Err(Error::Format(format!(
+                "{name}: a layer read as it streamed in; its bytes are not kept"
+            ))),
             None => Err(Error::MissingBlob(name.to_string())),
         }
     }
@@ -166,7 +193,15 @@ impl Store {
 
     /// Whether a member exists (regular file or link to one).
     pub fn contains(&self, name: &str) -> bool {
-        self.get(name).is_ok()
+        self.get(name).is_ok() || self.streamed(name).is_some()
+    }
+
+    /// What is kept of a layer member that was read as it streamed in, if it was.
+    pub fn streamed(&self, name: &str) -> Option<&Streamed> {
+        match self {
+            Store::Members(m) => m.streamed(&normalize_path(name.as_bytes()), 0),
+            _ => None,
+        }
     }
 
     /// Reads a member by its archive-internal name.

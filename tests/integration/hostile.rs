@@ -277,7 +277,7 @@ fn pad(v: &mut Vec<u8>) {
 }
 
 /// A GNU header with the name and link written byte for byte (cut at 100 bytes).
-fn raw_header(name: &[u8], kind: u8, size: u64, link: &[u8]) -> tar::Header {
+pub(crate) fn raw_header(name: &[u8], kind: u8, size: u64, link: &[u8]) -> tar::Header {
     let mut h = tar::Header::new_gnu();
     let old = h.as_old_mut();
     let n = name.len().min(100);
@@ -310,12 +310,12 @@ pub(crate) fn raw_entry(name: &[u8], kind: u8, link: &[u8], data: &[u8]) -> Vec<
     out
 }
 
-fn raw_file(name: &str, data: impl AsRef<[u8]>) -> Vec<u8> {
+pub(crate) fn raw_file(name: &str, data: impl AsRef<[u8]>) -> Vec<u8> {
     raw_entry(name.as_bytes(), b'0', b"", data.as_ref())
 }
 
 /// A PAX extended header entry holding `records`.
-fn raw_pax(records: &[(&str, &[u8])]) -> Vec<u8> {
+pub(crate) fn raw_pax(records: &[(&str, &[u8])]) -> Vec<u8> {
     let mut body = Vec::new();
     for (k, v) in records {
         let rest = 1 + k.len() + 1 + v.len() + 1;
@@ -332,7 +332,7 @@ fn raw_pax(records: &[(&str, &[u8])]) -> Vec<u8> {
 
 pub(crate) const END: [u8; 1024] = [0; 1024];
 
-fn concat(parts: &[&[u8]]) -> Vec<u8> {
+pub(crate) fn concat(parts: &[&[u8]]) -> Vec<u8> {
     parts.concat()
 }
 
