@@ -70,7 +70,7 @@ impl Blob {
 
     /// Calls `f` on consecutive chunks of `range`, releasing each one after use.
     pub fn for_each_chunk(&self, range: Range<usize>, mut f: impl FnMut(&[u8])) {
-        const CHUNK: usize = 64 << 20;
+        const CHUNK: usize = 8 << 20;
         let mut at = range.start;
         while at < range.end {
             let end = (at + CHUNK).min(range.end);

@@ -168,7 +168,7 @@ impl std::io::BufRead for BlobReader<'_> {
 
     fn consume(&mut self, n: usize) {
         self.pos = (self.pos + n).min(self.blob.len());
-        if self.pos - self.released >= 64 << 20 {
+        if self.pos - self.released >= 8 << 20 {
             self.blob.release(self.released..self.pos);
             self.released = self.pos;
         }

@@ -23,7 +23,7 @@ use std::sync::Mutex;
 const CHUNK_BYTES: usize = 8 << 20;
 /// Largest piece of one huge entry given to one Hyperscan call: small enough that the
 /// pages of a piece can be released once it is scanned, keeping memory flat.
-const PIECE_BYTES: usize = 64 << 20;
+const PIECE_BYTES: usize = 16 << 20;
 /// Candidate ends of one rule closer than this are confirmed together.
 const MERGE_GAP: u64 = 256;
 

@@ -449,6 +449,9 @@ fn open_targets(
                 .of_kind(issue.kind),
             );
         }
+        if let Some(c) = &opened.cut {
+            summary.skip(c, label.clone());
+        }
         for s in opened.skipped {
             summary.skip("attestation manifest (not an image)", s);
         }

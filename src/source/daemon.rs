@@ -305,15 +305,16 @@ fn receive(
 /// Reads a docker save or OCI archive from a stream (standard input, a compressed
 /// archive file), plain, gzip or zstd, each layer handed to `arrived` as it arrives.
 /// What the stream decodes to, after the archive's end too, counts against the byte
-/// budget. An archive cut short is an error naming where it broke off; `label` names
-/// the input in errors.
+/// budget: past it, the rest is not read, and the reason is given with the store. An
+/// archive cut short is an error naming where it broke off; `label` names the input in
+/// errors.
 pub fn receive_archive(
     reader: impl Read,
     label: &str,
     spool: &Spool,
     caps: &crate::layer::LayerCaps,
     arrived: Option<Arrived<'_>>,
-) -> Result<(Store, crate::target::Transport)> {
+) -> Result<(Store, crate::target::Transport, Option<String>)> {
     let mut reader = std::io::BufReader::with_capacity(1 << 20, reader);
     let head = reader
         .fill_buf()
@@ -331,17 +332,22 @@ pub fn receive_archive(
     let received = receive(&mut plain, spool, caps.min_free, arrived);
     // Data after the archive's end (a bomb appended to it) is read up to the budget.
     let after = std::io::copy(&mut plain, &mut std::io::sink());
-    if plain.limit() == 0 {
-        return Err(Error::Target(format!(
-            "{label}: the {} archive inflates past --max-layer-bytes {} MiB; not read",
+    let cut = (plain.limit() == 0).then(|| {
+        format!(
+            "the {} archive decompresses to more than --max-layer-bytes {} MiB; what came after is not read",
             compression.as_str(),
             caps.max_bytes >> 20
-        )));
-    }
+        )
+    });
     let store = Store::Members(received.store);
     let kind = crate::target::archive_kind(|n| store.contains(n));
     match (kind, received.error.or(after.err().map(|e| e.to_string()))) {
-        (Some(k), None) => Ok((store, k)),
+        (Some(k), None) => Ok((store, k, cut)),
+        (None, None) if cut.is_some() => Err(Error::Target(format!(
+            "{label}: the {} archive inflates past --max-layer-bytes {} MiB before any image in it; not read",
+            compression.as_str(),
+            caps.max_bytes >> 20
+        ))),
         (_, Some(e)) => Err(Error::Target(format!(
             "{label}: the archive is cut short or damaged: {e}"
         ))),

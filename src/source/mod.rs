@@ -30,6 +30,8 @@ pub struct Opened {
     pub issues: Vec<SourceIssue>,
     /// Manifests deliberately not scanned (e.g. build attestations), with the reason.
     pub skipped: Vec<String>,
+    /// Why part of the input was not read (a compressed archive past the byte budget).
+    pub cut: Option<String>,
 }
 
 /// What a source reader found.
@@ -55,9 +57,11 @@ pub fn open(
     arrived: Option<Arrived<'_>>,
 ) -> Result<Opened> {
     let mut label = target.label();
+    let mut cut = None;
     let (store, resolved) = match target.transport {
         Transport::Archive => {
-            let store = archive_store(&target.path, spool, caps, arrived)?;
+            let (store, c) = archive_store(&target.path, spool, caps, arrived)?;
+            cut = c;
             let kind = crate::target::archive_kind(|n| store.contains(n))
                 .ok_or_else(|| crate::target::not_an_image_archive(&target.path))?;
             label = crate::target::Target {
@@ -76,7 +80,9 @@ pub fn open(
             let store = if target.path.is_dir() {
                 Store::dir(&target.path)
             } else {
-                archive_store(&target.path, spool, caps, arrived)?
+                let (store, c) = archive_store(&target.path, spool, caps, arrived)?;
+                cut = c;
+                store
             };
             let r = docker::images(&store, &label, target.reference.as_deref())?;
             (store, r)
@@ -91,7 +97,9 @@ pub fn open(
                 }
                 Store::dir(&target.path)
             } else {
-                archive_store(&target.path, spool, caps, arrived)?
+                let (store, c) = archive_store(&target.path, spool, caps, arrived)?;
+                cut = c;
+                store
             };
             let r = oci::images(&store, &label, target.reference.as_deref())?;
             (store, r)
@@ -102,7 +110,8 @@ pub fn open(
         }
         Transport::Stdin => {
             let stdin = std::io::stdin().lock();
-            let (store, kind) = daemon::receive_archive(stdin, "stdin:-", spool, caps, arrived)?;
+            let (store, kind, c) = daemon::receive_archive(stdin, "stdin:-", spool, caps, arrived)?;
+            cut = c;
             label = format!("{}:-", kind.name());
             let r = if kind == Transport::DockerArchive {
                 docker::images(&store, &label, None)?
@@ -118,6 +127,7 @@ pub fn open(
         images: resolved.images,
         issues: resolved.issues,
         skipped: resolved.skipped,
+        cut,
     })
 }
 
@@ -129,16 +139,16 @@ fn archive_store(
     spool: &Spool,
     caps: &crate::layer::LayerCaps,
     arrived: Option<Arrived<'_>>,
-) -> Result<Store> {
+) -> Result<(Store, Option<String>)> {
     let mut file = crate::blob::open_regular(path)?;
     let mut head = [0u8; 4];
     let n = std::io::Read::read(&mut file, &mut head).map_err(|e| Error::io(path, e))?;
     if crate::layer::sniff(&head[..n]) == crate::layer::Compression::None || arrived.is_none() {
-        return Store::tar(path, spool, caps);
+        return Store::tar(path, spool, caps).map(|s| (s, None));
     }
     let file = crate::blob::open_regular(path)?;
     let label = path.display().to_string();
-    daemon::receive_archive(file, &label, spool, caps, arrived).map(|(store, _)| store)
+    daemon::receive_archive(file, &label, spool, caps, arrived).map(|(store, _, cut)| (store, cut))
 }
 
 /// Reads a JSON document from the store, checking its digest when one is expected.

@@ -712,9 +712,10 @@ fn gzip_layer_inflating_to_gigabytes_is_cut_at_max_layer_bytes() {
     assert_eq!(s.warnings().len(), 1, "{}", s.stderr);
 }
 
-/// A docker save, gzip-compressed, followed by 8 GiB of zeros in 512 gzip members.
+/// A docker save, gzip-compressed, followed by 8 GiB of zeros in 512 gzip members: read
+/// as a stream, up to the byte budget.
 #[test]
-fn compressed_archive_inflating_to_gigabytes_is_refused() {
+fn compressed_archive_inflating_to_gigabytes_is_read_to_the_budget() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("bomb.tar.gz");
     fixture::write(
@@ -731,11 +732,11 @@ fn compressed_archive_inflating_to_gigabytes_is_refused() {
     drop(f);
     let t = format!("docker-archive:{}", p.display());
     let s = scan(dir.path(), &t, &["--max-layer-bytes", "64"]);
-    assert_eq!(s.code, 2, "{}", s.stderr);
-    s.one_error(&[
-        "bomb.tar.gz",
-        "gzip archive inflates past --max-layer-bytes 64 MiB",
-    ]);
+    // The archive is read as a stream; what follows its end counts against the budget.
+    incomplete_with_findings(
+        &s,
+        &["the gzip archive decompresses to more than --max-layer-bytes 64 MiB"],
+    );
 }
 
 /// Rewrites a zstd frame (no checksum) so that its header declares `size` bytes.

@@ -5,6 +5,7 @@
 
 mod architecture;
 mod bad_inputs;
+mod bounded;
 mod cache;
 mod chromium;
 mod cli;
