@@ -104,7 +104,8 @@ pub struct Summary {
     #[serde(skip_serializing_if = "crate::util::is_zero")]
     pub layers_from_cache: usize,
     /// What was not read whole, by reason: limits hit, corrupt nested streams,
-    /// attestation manifests. Exit code 2 with `--strict`.
+    /// unreadable entries. Each reason is a warning line; exit code 2 unless
+    /// `--allow-incomplete`.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub skipped: BTreeMap<String, Skipped>,
     #[serde(skip_serializing_if = "Vec::is_empty")]

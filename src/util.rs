@@ -37,6 +37,25 @@ impl<W: Write> HashingWriter<W> {
     }
 }
 
+/// `sha256:<hex>` and length of everything `r` gives, read in 1 MiB pieces.
+pub fn sha256_of_reader(mut r: impl std::io::Read) -> io::Result<(String, u64)> {
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut n = 0u64;
+    loop {
+        match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(k) => {
+                h.update(&buf[..k]);
+                n += k as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((format!("sha256:{}", hex::encode(h.finalize())), n))
+}
+
 /// A reader that hashes (sha256) and counts what is read through it.
 pub struct HashingReader<R> {
     inner: R,

@@ -740,31 +740,22 @@ pub(super) fn cached_layer(
     if !cache.contains(claimed) {
         return None;
     }
-    if let Some(s) = store.streamed(&lref.blob) {
-        // Hashed as it streamed in.
-        let mut r = (s.digest == claimed).then(|| cache_entry(cache, claimed, reveal))??;
-        let diff_id = r.diff_id.clone().unwrap_or_default();
-        let truncated = r.skips.iter().any(|s| s.path.is_none());
-        r.errors = expectation_errors(lref, &s.digest, &diff_id, s.size, !truncated);
-        return Some(r);
-    }
-    let blob = store.get(&lref.blob).ok()?;
-    let hash = || crate::layer::sha256_of(&blob);
-    let (mut r, digest) = if reveal {
+    let hash = || store.sha256(&lref.blob).ok();
+    let (mut r, (digest, size)) = if reveal {
         // An entry with matches will not do for `--reveal`: read it before hashing.
         let r = cache_entry(cache, claimed, reveal)?;
-        (r, hash())
+        (r, hash()?)
     } else {
         // The entry is decoded while the blob is hashed (on another core when free).
-        let (digest, r) = rayon::join(hash, || cache_entry(cache, claimed, reveal));
-        (r?, digest)
+        let (hashed, r) = rayon::join(hash, || cache_entry(cache, claimed, reveal));
+        (r?, hashed?)
     };
     if digest != claimed {
         return None;
     }
     let diff_id = r.diff_id.clone().unwrap_or_default();
     let truncated = r.skips.iter().any(|s| s.path.is_none());
-    r.errors = expectation_errors(lref, &digest, &diff_id, blob.len() as u64, !truncated);
+    r.errors = expectation_errors(lref, &digest, &diff_id, size, !truncated);
     Some(r)
 }
 

@@ -154,10 +154,8 @@ fn open_all(
         if let (Some(c), Some(d)) = (&opts.layer_cache, &claimed)
             && cache_entry(c, d, opts.reveal).is_some()
         {
-            let mut h = crate::util::HashingReader::new(stream);
-            let read = std::io::copy(&mut h, &mut std::io::sink());
-            let (digest, size) = h.finish();
-            if read.is_ok() && digest == *d {
+            let (digest, size) = crate::util::sha256_of_reader(stream).unwrap_or_default();
+            if digest == *d {
                 keep(key, seq, None);
                 return crate::source::store::Streamed { digest, size };
             }
@@ -453,7 +451,10 @@ fn open_targets(
             summary.skip(c, label.clone());
         }
         for s in opened.skipped {
-            summary.skip("attestation manifest (not an image)", s);
+            // Not an image: a note that leaves the exit code alone.
+            summary.notes.push(format!(
+                "{s}: an attestation manifest (not an image); not scanned"
+            ));
         }
         let mut imgs = opened.images;
         if let Some(p) = &opts.platform {

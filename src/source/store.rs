@@ -213,30 +213,56 @@ impl Store {
             )));
         }
         match self {
-            Store::Dir { root } => {
-                let rel = String::from_utf8_lossy(&key).into_owned();
-                let mut path = root.clone();
-                // Walk component by component: no symlinks, no escapes.
-                for comp in rel.split('/') {
-                    path.push(comp);
-                    let meta = std::fs::symlink_metadata(&path)
-                        .map_err(|_| Error::MissingBlob(name.to_string()))?;
-                    if meta.file_type().is_symlink() {
-                        return Err(Error::Format(format!(
-                            "{name}: is a symbolic link; not followed"
-                        )));
-                    }
-                }
-                let meta = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
-                if !meta.is_file() {
-                    return Err(Error::Format(format!("{name}: not a regular file")));
-                }
-                map_file(&path)
-            }
+            Store::Dir { root } => map_file(&dir_path(root, &key, name)?),
             Store::Tar(t) => t.get(&key, name, 0),
             Store::Members(m) => m.get(&key, name, 0),
         }
     }
+
+    /// `sha256:<hex>` and size of a member. A file of a layout directory is read with
+    /// plain reads (faster than faulting in a map for data read once); a member of a
+    /// mapped archive is hashed in place; a streamed layer gives the digest computed as
+    /// it arrived.
+    pub fn sha256(&self, name: &str) -> Result<(String, u64)> {
+        if let Some(s) = self.streamed(name) {
+            return Ok((s.digest.clone(), s.size));
+        }
+        let Store::Dir { root } = self else {
+            let blob = self.get(name)?;
+            return Ok((crate::layer::sha256_of(&blob), blob.len() as u64));
+        };
+        let key = normalize_path(name.as_bytes());
+        if key.is_empty() || name.split('/').any(|c| c == "..") {
+            return Err(Error::Format(format!(
+                "refusing path {name:?} outside the image"
+            )));
+        }
+        let path = dir_path(root, &key, name)?;
+        let f = crate::blob::open_regular(&path)?;
+        crate::util::sha256_of_reader(f).map_err(|e| Error::io(&path, e))
+    }
+}
+
+/// The path of member `key` of the layout directory `root`, walked component by
+/// component: no symbolic links, no escapes, a regular file.
+fn dir_path(root: &Path, key: &[u8], name: &str) -> Result<PathBuf> {
+    let rel = String::from_utf8_lossy(key).into_owned();
+    let mut path = root.to_path_buf();
+    for comp in rel.split('/') {
+        path.push(comp);
+        let meta =
+            std::fs::symlink_metadata(&path).map_err(|_| Error::MissingBlob(name.to_string()))?;
+        if meta.file_type().is_symlink() {
+            return Err(Error::Format(format!(
+                "{name}: is a symbolic link; not followed"
+            )));
+        }
+    }
+    let meta = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
+    if !meta.is_file() {
+        return Err(Error::Format(format!("{name}: not a regular file")));
+    }
+    Ok(path)
 }
 
 impl TarStore {

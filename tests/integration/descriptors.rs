@@ -572,3 +572,55 @@ fn messages_carry_no_control_bytes() {
     let stdout = String::from_utf8(run.stdout).unwrap();
     assert_eq!(controls(&stdout), Vec::<char>::new(), "{stdout}");
 }
+
+/// A BuildKit attestation manifest in an index is not an image: until attestations
+/// are read, it is a note that leaves the exit code alone (not a skip, not an error).
+#[test]
+fn an_attestation_manifest_is_a_note_that_leaves_the_exit_code_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let oci = dir.path().join("oci");
+    let amd = three_layers(TAG).platform("linux", "amd64", None);
+    fixture::write_multi_platform(Form::OciDir, TAG, &[amd], &oci).unwrap();
+    let t = format!("oci:{}", oci.display());
+    let mut idx = read_json(&oci.join("index.json"));
+    let nested_digest = idx["manifests"][0]["digest"].as_str().unwrap().to_string();
+    let mut nested = read_json(&blob_path(&oci, &nested_digest));
+    let statement = json!({"_type": "https://in-toto.io/Statement/v0.1"});
+    let (layer_digest, layer_size) = put_json(&oci, &statement);
+    let attestation = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": layer_digest, "size": layer_size},
+        "layers": [{"mediaType": "application/vnd.in-toto+json",
+                    "digest": layer_digest, "size": layer_size}],
+    });
+    let (digest, size) = put_json(&oci, &attestation);
+    let subject = nested["manifests"][0]["digest"].clone();
+    nested["manifests"].as_array_mut().unwrap().push(json!({
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "digest": digest,
+        "size": size,
+        "platform": {"os": "unknown", "architecture": "unknown"},
+        "annotations": {
+            "vnd.docker.reference.type": "attestation-manifest",
+            "vnd.docker.reference.digest": subject,
+        },
+    }));
+    let (nd, ns) = put_json(&oci, &nested);
+    idx["manifests"][0]["digest"] = json!(nd);
+    idx["manifests"][0]["size"] = json!(ns);
+    fs::write(oci.join("index.json"), serde_json::to_vec(&idx).unwrap()).unwrap();
+    let (run, r) = scan(dir.path(), &t);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.is_empty(), "{}", run.stderr);
+    assert!(r["summary"].get("skipped").is_none(), "{:#}", r["summary"]);
+    let notes = r["summary"]["notes"].to_string();
+    assert!(
+        notes.contains(&format!(
+            "{digest}: an attestation manifest (not an image); not scanned"
+        )),
+        "{notes}"
+    );
+    find(&r, RULE_AWS_KEY_ID, "app/.env");
+}
