@@ -201,3 +201,12 @@ if kf:
     print(f"- kingfisher / layerhound: **{kf[0] / m('lh-archive')[0]:.1f}×** faster (target ≥ 15×)")
 print(f"- second scan with the layer results cache: **{lh[0] / warm[0]:.1f}×** faster than the first, **{warm[0] / lh[0] * 100:.0f}%** of it (target ≤ 15%), every blob hashed")
 EOF
+
+# --- where the time goes ---------------------------------------------------------------
+if command -v perf >/dev/null; then
+  for form in oci-zstd oci-gzip; do
+    fresh_cache
+    printf '\nCPU-seconds per stage, %s (bench/stages.sh: one scan under perf):\n\n' "$form"
+    LH=$LH bench/stages.sh --cache "$WORK/cache" "oci:$IMG/$form"
+  done | tee -a "$WORK/results.md"
+fi

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Peak memory against entry size: scans images whose single layer holds one generated
 # log file of 1 GiB and of 4 GiB with a token on its last line, and prints wall time
-# and peak RSS (GNU time). The layer is decompressed into the spool and scanned in
-# 64 MiB pieces whose pages are released, so peak RSS should not follow the size.
+# and peak RSS (GNU time). The layer is decoded as a stream and the file matched in
+# overlapping 16 MiB windows, with no spool, so peak RSS should not follow the size.
 #
 # Usage: bench/huge-entry.sh [SIZE_MIB...]   (default: 1024 4096)
 set -euo pipefail
