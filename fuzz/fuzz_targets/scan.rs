@@ -78,6 +78,7 @@ fuzz_target!(|data: &[u8]| {
             reveal: mode & 4 != 0,
             color: mode & 8 != 0,
             width: usize::from(mode >> 4) * 10,
+            run: Default::default(),
         };
         report::write(&mut std::io::sink(), &outcome, &ropts).expect("report to a sink");
     }

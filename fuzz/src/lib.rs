@@ -2,9 +2,11 @@
 //! one fuzz input into an image layout, and the walk every source target ends with
 //! (open each layer, index it, build the overlay, ask the status of every entry).
 
-use layerhound::image::Image;
-use layerhound::layer::{FileRef, LayerCaps, TarEntry, TarIndex, Visitor, WalkedLayer, walk_layer};
 use layerhound::blob::Blob;
+use layerhound::image::Image;
+use layerhound::layer::{
+    FileRef, LayerCaps, TarEntry, TarIndex, Visitor, WalkedLayer, Window, walk_layer,
+};
 use layerhound::overlay::{LayerFs, status_of};
 use layerhound::source::{Resolved, Store};
 use layerhound::spool::Spool;
@@ -25,9 +27,8 @@ pub fn spool() -> Spool {
 /// Layer caps small enough that a bomb costs milliseconds.
 pub const CAPS: LayerCaps = LayerCaps {
     max_bytes: 4 << 20,
-    max_ratio: 100,
-    // Both paths: small layers decode in memory, larger ones into the spool.
-    in_memory: 1 << 20,
+    // Archives read by random access over a window go to the spool up to this.
+    spool_max: 1 << 20,
     min_free: 0,
 };
 
@@ -129,6 +130,21 @@ pub struct CheckFiles {
 }
 
 impl Visitor for CheckFiles {
+    fn window(&mut self, data: &[u8], f: &FileRef, entries: &[TarEntry], w: &Window) {
+        assert!(f.range.end <= data.len(), "{f:?}");
+        assert!(f.entry < entries.len(), "{f:?}");
+        assert!(
+            w.fresh.end <= data.len() && w.accept.end <= data.len(),
+            "{w:?}"
+        );
+        if w.offset == 0 {
+            assert!(self.last.is_none_or(|l| l < f.entry), "out of order: {f:?}");
+            self.last = Some(f.entry);
+            self.files += 1;
+        }
+        self.bytes += w.fresh.len();
+    }
+
     fn files(
         &mut self,
         data: &[u8],
@@ -137,7 +153,10 @@ impl Visitor for CheckFiles {
         _: &(dyn Fn(std::ops::Range<usize>) + Sync),
     ) {
         for f in files {
-            assert!(f.range.start <= f.range.end && f.range.end <= data.len(), "{f:?}");
+            assert!(
+                f.range.start <= f.range.end && f.range.end <= data.len(),
+                "{f:?}"
+            );
             assert!(f.entry < entries.len(), "{f:?}");
             assert!(self.last.is_none_or(|l| l < f.entry), "out of order: {f:?}");
             self.last = Some(f.entry);
@@ -153,10 +172,16 @@ pub fn walk_checked(blob: &Blob, spool: &Spool) -> (WalkedLayer, CheckFiles) {
     let walked = walk_layer(blob, spool, &CAPS, true, &mut v);
     for e in &walked.entries {
         assert!(e.data.start <= e.data.end, "{e:?}");
-        assert!(e.data.end as u64 <= walked.tar_size.max(blob.len() as u64), "{e:?}");
+        assert!(
+            e.data.end as u64 <= walked.tar_size.max(blob.len() as u64),
+            "{e:?}"
+        );
         assert_eq!(normalize_path(&e.path), e.path, "path not normalised");
     }
-    assert!(v.bytes as u64 <= walked.tar_size, "more file bytes than tar");
+    assert!(
+        v.bytes as u64 <= walked.tar_size,
+        "more file bytes than tar"
+    );
     (walked, v)
 }
 
@@ -173,6 +198,7 @@ pub fn walk_images(store: &Store, images: &[Image], spool: &Spool) {
             indexes.push(TarIndex {
                 entries: walked.entries,
                 error: walked.index_error,
+                problems: walked.problems,
             });
         }
         overlay_all(&indexes);
