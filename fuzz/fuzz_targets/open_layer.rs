@@ -4,8 +4,8 @@
 //! blob; an uncompressed blob is its own tar; nothing past the cap is decoded.
 #![no_main]
 
-use layerhound::layer::Compression;
 use layerhound::blob::Blob;
+use layerhound::layer::Compression;
 use layerhound_fuzz::{CAPS, spool, walk_checked};
 use libfuzzer_sys::fuzz_target;
 

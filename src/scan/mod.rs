@@ -452,9 +452,7 @@ fn open_targets(
         }
         for s in opened.skipped {
             // Not an image: a note that leaves the exit code alone.
-            summary.notes.push(format!(
-                "{s}: an attestation manifest (not an image); not scanned"
-            ));
+            summary.notes.push(s);
         }
         let mut imgs = opened.images;
         if let Some(p) = &opts.platform {

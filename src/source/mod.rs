@@ -2,6 +2,7 @@
 //! [`Store`]. docker save archives (classic and Docker 25+), OCI layout directories
 //! and OCI archives all end here; later stages never know which one it was.
 
+pub mod attestation;
 pub mod daemon;
 pub mod docker;
 pub mod oci;
@@ -28,7 +29,8 @@ pub struct Opened {
     pub store: Store,
     pub images: Vec<Image>,
     pub issues: Vec<SourceIssue>,
-    /// Manifests deliberately not scanned (e.g. build attestations), with the reason.
+    /// Notes on manifests that are not images and were not (or not wholly) read, such
+    /// as an attestation that could not be read; they leave the exit code alone.
     pub skipped: Vec<String>,
     /// Why part of the input was not read (a compressed archive past the byte budget).
     pub cut: Option<String>,

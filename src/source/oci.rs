@@ -132,6 +132,8 @@ struct Walk<'a> {
     /// Indexes already walked: one reached again (a diamond, or one index listed many
     /// times) can only lead to manifests already seen, so it is not walked twice.
     seen_indexes: std::collections::HashSet<String>,
+    /// Attestations read, given to the images they attest once all are listed.
+    attestations: Vec<super::attestation::Attestation>,
 }
 
 /// Lists the images of an OCI layout.
@@ -152,6 +154,7 @@ pub fn images(store: &Store, label: &str, wanted: Option<&str>) -> Result<Resolv
         out: Resolved::default(),
         seen_manifests: Default::default(),
         seen_indexes: Default::default(),
+        attestations: Vec::new(),
     };
     let (_, entries) = read_with_descriptors::<ImageIndex>(
         store,
@@ -190,6 +193,24 @@ pub fn images(store: &Store, label: &str, wanted: Option<&str>) -> Result<Resolv
         match entry {
             Ok(desc) => w.descriptor(&desc, name.as_deref(), &place, &mut Vec::new(), Vec::new()),
             Err(bad) => w.issue(bad.error.kind(), format!("{label}: {place}: {}", bad.error)),
+        }
+    }
+    for a in std::mem::take(&mut w.attestations) {
+        let attested: Vec<&mut Image> = w
+            .out
+            .images
+            .iter_mut()
+            .filter(|i| a.subject.is_some() && i.manifest_digest == a.subject)
+            .collect();
+        if attested.is_empty() {
+            w.out.skipped.push(format!(
+                "{label}: attestation manifest {}: attests {}, not an image read here; not scanned",
+                a.digest,
+                a.subject.as_deref().unwrap_or("no named manifest")
+            ));
+        }
+        for img in attested {
+            img.metadata.extend(a.fields.iter().cloned());
         }
     }
     if let Some(want) = wanted
@@ -245,13 +266,11 @@ impl Walk<'_> {
         for (k, v) in desc.annotations().iter().flatten() {
             inherited.push((k.clone(), v.clone()));
         }
-        if desc
-            .annotations()
-            .as_ref()
-            .and_then(|a| a.get("vnd.docker.reference.type"))
-            .is_some_and(|t| t == "attestation-manifest")
-        {
-            self.out.skipped.push(format!("{}: {digest}", self.label));
+        if super::attestation::is_attestation(desc) {
+            match super::attestation::read(self.store, desc, self.label) {
+                Ok(a) => self.attestations.push(a),
+                Err(note) => self.out.skipped.push(note),
+            }
             return;
         }
         let path = match blob_path(&digest) {

@@ -573,10 +573,12 @@ fn messages_carry_no_control_bytes() {
     assert_eq!(controls(&stdout), Vec::<char>::new(), "{stdout}");
 }
 
-/// A BuildKit attestation manifest in an index is not an image: until attestations
-/// are read, it is a note that leaves the exit code alone (not a skip, not an error).
+/// A BuildKit attestation manifest in an index: its provenance statement is read, and
+/// a build argument's value in it is a finding of the image it attests, located by its
+/// JSON path. An attestation that cannot be read is a note that leaves the exit code
+/// alone (not a skip, not an error).
 #[test]
-fn an_attestation_manifest_is_a_note_that_leaves_the_exit_code_alone() {
+fn a_provenance_attestation_is_read_and_an_unreadable_one_is_a_note() {
     let dir = tempfile::tempdir().unwrap();
     let oci = dir.path().join("oci");
     let amd = three_layers(TAG).platform("linux", "amd64", None);
@@ -585,28 +587,44 @@ fn an_attestation_manifest_is_a_note_that_leaves_the_exit_code_alone() {
     let mut idx = read_json(&oci.join("index.json"));
     let nested_digest = idx["manifests"][0]["digest"].as_str().unwrap().to_string();
     let mut nested = read_json(&blob_path(&oci, &nested_digest));
-    let statement = json!({"_type": "https://in-toto.io/Statement/v0.1"});
-    let (layer_digest, layer_size) = put_json(&oci, &statement);
-    let attestation = json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                   "digest": layer_digest, "size": layer_size},
-        "layers": [{"mediaType": "application/vnd.in-toto+json",
-                    "digest": layer_digest, "size": layer_size}],
-    });
-    let (digest, size) = put_json(&oci, &attestation);
     let subject = nested["manifests"][0]["digest"].clone();
-    nested["manifests"].as_array_mut().unwrap().push(json!({
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "digest": digest,
-        "size": size,
-        "platform": {"os": "unknown", "architecture": "unknown"},
-        "annotations": {
-            "vnd.docker.reference.type": "attestation-manifest",
-            "vnd.docker.reference.digest": subject,
-        },
-    }));
+    let statement = json!({
+        "_type": "https://in-toto.io/Statement/v0.1",
+        "predicateType": "https://slsa.dev/provenance/v0.2",
+        "subject": [{"name": "_", "digest": {"sha256": "00"}}],
+        "predicate": {"invocation": {"parameters": {
+            "frontend": "dockerfile.v0",
+            "args": {"build-arg:GH_TOKEN": GITHUB_PAT, "build-arg:MODE": "release"}
+        }}},
+    });
+    let (layer_digest, layer_size) = put_json(&oci, &statement);
+    let (config_digest, config_size) = put_json(&oci, &json!({}));
+    let attestation = |layer: &str| {
+        json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                       "digest": config_digest, "size": config_size},
+            "layers": [{"mediaType": "application/vnd.in-toto+json",
+                        "digest": layer, "size": layer_size,
+                        "annotations": {"in-toto.io/predicate-type": "https://slsa.dev/provenance/v0.2"}}],
+        })
+    };
+    let (good, good_size) = put_json(&oci, &attestation(&layer_digest));
+    let missing = format!("sha256:{}", "ab".repeat(32));
+    let (bad, bad_size) = put_json(&oci, &attestation(&missing));
+    for (digest, size) in [(&good, good_size), (&bad, bad_size)] {
+        nested["manifests"].as_array_mut().unwrap().push(json!({
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": digest,
+            "size": size,
+            "platform": {"os": "unknown", "architecture": "unknown"},
+            "annotations": {
+                "vnd.docker.reference.type": "attestation-manifest",
+                "vnd.docker.reference.digest": subject,
+            },
+        }));
+    }
     let (nd, ns) = put_json(&oci, &nested);
     idx["manifests"][0]["digest"] = json!(nd);
     idx["manifests"][0]["size"] = json!(ns);
@@ -615,11 +633,16 @@ fn an_attestation_manifest_is_a_note_that_leaves_the_exit_code_alone() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stderr.is_empty(), "{}", run.stderr);
     assert!(r["summary"].get("skipped").is_none(), "{:#}", r["summary"]);
+    let f = find(
+        &r,
+        RULE_GITHUB_PAT,
+        "attestation[provenance].predicate.invocation.parameters.args.build-arg:GH_TOKEN",
+    );
+    assert_eq!(f["status"], "metadata");
+    assert_eq!(f["ref"], TAG);
     let notes = r["summary"]["notes"].to_string();
     assert!(
-        notes.contains(&format!(
-            "{digest}: an attestation manifest (not an image); not scanned"
-        )),
+        notes.contains(&format!("attestation manifest {bad}: layer 0 ({missing})")),
         "{notes}"
     );
     find(&r, RULE_AWS_KEY_ID, "app/.env");
