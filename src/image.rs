@@ -18,6 +18,9 @@ pub struct LayerRef {
     pub size: Option<u64>,
     /// The history step that made this layer.
     pub created_by: Option<String>,
+    /// For a layer of an OCI artifact that is not a tar: the file name it is scanned
+    /// under (its `org.opencontainers.image.title`, else its media type).
+    pub title: Option<String>,
 }
 
 /// A metadata field to scan, e.g. `Env[2]` with its value.

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use std::io::{BufWriter, Read, Write};
 
 pub use tar_index::{EntryKind, EntryProblem, TarEntry, TarIndex, index_tar};
-pub use walk::{FileRef, Visitor, WalkedLayer, Window, walk_layer, walk_stream};
+pub use walk::{FileRef, Visitor, WalkedLayer, Window, walk_layer, walk_single_file, walk_stream};
 
 /// The compression of a blob, from its first bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -263,6 +263,31 @@ pub fn walk_stream(
     w
 }
 
+/// Hands a blob that is not a tar to `visitor` as one file called `name` (a layer of
+/// an OCI artifact: a JSON document, a WASM module, a signature), its digest computed
+/// on a thread of its own meanwhile.
+pub fn walk_single_file(blob: &Blob, name: &[u8], visitor: &mut dyn Visitor) -> WalkedLayer {
+    let mut w = WalkedLayer::new(Compression::None);
+    w.stored_size = blob.len() as u64;
+    w.tar_size = w.stored_size;
+    w.digest = Some(Digest::spawn(blob.clone()));
+    let entry = TarEntry {
+        path: crate::util::normalize_path(name),
+        kind: EntryKind::File,
+        data: 0..blob.len(),
+        link: None,
+    };
+    let files = [FileRef {
+        entry: 0,
+        range: 0..blob.len(),
+    }];
+    visitor.files(blob.bytes(), &files, std::slice::from_ref(&entry), &|r| {
+        blob.release(r)
+    });
+    w.entries = vec![entry];
+    w
+}
+
 impl WalkedLayer {
     fn new(compression: Compression) -> WalkedLayer {
         WalkedLayer {

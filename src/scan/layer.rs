@@ -460,7 +460,15 @@ pub(super) fn scan_layer(
     cache: &ContentCache,
 ) -> LayerResult {
     match store.get(&lref.blob) {
-        Ok(blob) => scan_blob(&blob, matcher, spool, opts, cache).verified(lref),
+        Ok(blob) => match &lref.title {
+            // A layer of an OCI artifact that is no tar: one file.
+            Some(title) if !artifact_tar(lref, &blob) => {
+                let mut scanner = LayerScanner::new(matcher, opts, cache);
+                let walked = crate::layer::walk_single_file(&blob, title.as_bytes(), &mut scanner);
+                layer_result(walked, scanner, matcher).verified(lref)
+            }
+            _ => scan_blob(&blob, matcher, spool, opts, cache).verified(lref),
+        },
         Err(e) => LayerResult {
             errors: vec![LayerError::new(
                 e.kind(),
@@ -469,6 +477,20 @@ pub(super) fn scan_layer(
             )],
             ..Default::default()
         },
+    }
+}
+
+/// Whether a layer of an OCI artifact is a tar to walk: a plain tar, or a compressed
+/// stream its media type calls a tar (a Helm chart's `…tar+gzip`). Anything else is
+/// scanned as one file (compressed files and archives inside it are still opened).
+fn artifact_tar(lref: &crate::image::LayerRef, blob: &crate::blob::Blob) -> bool {
+    let data = blob.bytes();
+    match crate::layer::sniff(data) {
+        crate::layer::Compression::None => data.get(257..262) == Some(b"ustar"),
+        _ => lref
+            .media_type
+            .as_deref()
+            .is_some_and(|m| m.contains("tar")),
     }
 }
 

@@ -585,6 +585,7 @@ fn partial_image(
                 media_type: None,
                 size: None,
                 created_by: None,
+                title: None,
             }),
             None => issues.push(SourceIssue {
                 kind: crate::error::ErrorKind::MissingBlob,

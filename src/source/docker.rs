@@ -118,6 +118,7 @@ pub fn images(store: &Store, label: &str, wanted: Option<&str>) -> Result<Resolv
                 media_type: None,
                 size: None,
                 created_by: None,
+                title: None,
             });
         }
         attach_config(

@@ -23,6 +23,11 @@ const INDEX_TYPES: &[&str] = &[
     "application/vnd.oci.image.index.v1+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
 ];
+/// Config media types of images; a manifest with another is an OCI artifact.
+const IMAGE_CONFIG_TYPES: &[&str] = &[
+    "application/vnd.oci.image.config.v1+json",
+    "application/vnd.docker.container.image.v1+json",
+];
 const MANIFEST_TYPES: &[&str] = &[
     "application/vnd.oci.image.manifest.v1+json",
     "application/vnd.docker.distribution.manifest.v2+json",
@@ -346,6 +351,9 @@ impl Walk<'_> {
         let image = format!("{}: {}", self.label, image_name(name, &digest));
         let cdesc = manifest.config();
         let cdigest = cdesc.digest().to_string();
+        if !IMAGE_CONFIG_TYPES.contains(&cdesc.media_type().to_string().as_str()) {
+            return self.artifact(&manifest, layer_descs, &digest, name, inherited);
+        }
         let cfg: ImageConfiguration = match blob_path(&cdigest)
             .and_then(|p| read_json(self.store, &p, Some(&cdigest), &mut self.out.issues))
         {
@@ -392,6 +400,7 @@ impl Walk<'_> {
                 media_type: Some(media),
                 size: Some(l.size()),
                 created_by: None,
+                title: None,
             });
         }
         attach_config(&mut layers, listed, &cfg, &image, &mut self.out.issues);
@@ -421,6 +430,78 @@ impl Walk<'_> {
             manifest_digest: Some(digest),
             layers,
             metadata,
+        });
+    }
+
+    /// An OCI artifact (a Helm chart, a signature, an SBOM, a WASM module…): a
+    /// manifest whose config is not an image config. Its layers are scanned by their
+    /// content — archives walked, anything else as one file named by its title — with
+    /// the artifact type in place of the platform; its annotations are metadata.
+    fn artifact(
+        &mut self,
+        manifest: &ImageManifest,
+        layer_descs: Vec<std::result::Result<Descriptor, Box<BadDescriptor>>>,
+        digest: &str,
+        name: Option<&str>,
+        inherited: Vec<(String, String)>,
+    ) {
+        let cdesc = manifest.config();
+        let kind = manifest
+            .artifact_type()
+            .as_ref()
+            .map(|t| t.to_string())
+            .unwrap_or_else(|| cdesc.media_type().to_string());
+        let image = format!("{}: {}", self.label, image_name(name, digest));
+        let mut layers = Vec::new();
+        for (index, l) in layer_descs.into_iter().enumerate() {
+            let l = match l {
+                Ok(l) => l,
+                Err(bad) => {
+                    self.issue(
+                        bad.error.kind(),
+                        format!("{image}: layer {index}: {}", bad.error),
+                    );
+                    continue;
+                }
+            };
+            let ld = l.digest().to_string();
+            let blob = match blob_path(&ld) {
+                Ok(p) => p,
+                Err(e) => {
+                    self.issue(e.kind(), format!("{image}: layer {index}: {e}"));
+                    continue;
+                }
+            };
+            let media = l.media_type().to_string();
+            let title = l
+                .annotations()
+                .as_ref()
+                .and_then(|a| a.get("org.opencontainers.image.title"))
+                .cloned()
+                .unwrap_or_else(|| media.replace('/', "_"));
+            layers.push(LayerRef {
+                index,
+                blob,
+                digest: Some(ld),
+                diff_id: None,
+                created_by: Some(format!("{kind} layer ({media})")),
+                media_type: Some(media),
+                size: Some(l.size()),
+                title: Some(title),
+            });
+        }
+        let mut ann: HashMap<String, String> = inherited.into_iter().collect();
+        ann.extend(manifest.annotations().clone().unwrap_or_default());
+        self.out.images.push(Image {
+            source: self.label.to_string(),
+            reference: name.map(str::to_string),
+            tags: name.map(str::to_string).into_iter().collect(),
+            repo_digests: Vec::new(),
+            platform: format!("artifact {kind}"),
+            config_digest: cdesc.digest().to_string(),
+            manifest_digest: Some(digest.to_string()),
+            layers,
+            metadata: annotation_fields(ann.iter()),
         });
     }
 }

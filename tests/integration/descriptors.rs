@@ -647,3 +647,93 @@ fn a_provenance_attestation_is_read_and_an_unreadable_one_is_a_note() {
     );
     find(&r, RULE_AWS_KEY_ID, "app/.env");
 }
+
+/// Writes `bytes` as a blob of the layout; gives its digest and size.
+fn put_blob(oci: &Path, bytes: &[u8]) -> (String, usize) {
+    let digest = fixture::sha256_digest(bytes);
+    fs::write(blob_path(oci, &digest), bytes).unwrap();
+    (digest, bytes.len())
+}
+
+/// A registry mirror's layout holds OCI artifacts next to images: a Helm chart (its
+/// chart tar walked) and a JSON artifact (scanned as one file named by its title) are
+/// scanned, with their artifact type in place of the platform, beside the image.
+#[test]
+fn oci_artifacts_are_scanned_by_their_layers_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let oci = dir.path().join("oci");
+    fixture::write(Form::OciDir, &[three_layers(TAG)], &oci).unwrap();
+    let t = format!("oci:{}", oci.display());
+    let mut chart = tar::Builder::new(Vec::new());
+    for (path, body) in [
+        (
+            "mychart/Chart.yaml",
+            "apiVersion: v2\nname: mychart\nversion: 0.1.0\n".to_string(),
+        ),
+        (
+            "mychart/values.yaml",
+            format!("image: nginx\ngithubToken: {GITHUB_PAT}\n"),
+        ),
+    ] {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(body.len() as u64);
+        h.set_mode(0o644);
+        chart.append_data(&mut h, path, body.as_bytes()).unwrap();
+    }
+    let chart = gz(&chart.into_inner().unwrap());
+    let (chart_digest, chart_size) = put_blob(&oci, &chart);
+    let (helm_config, helm_config_size) =
+        put_json(&oci, &json!({"name": "mychart", "version": "0.1.0"}));
+    let helm = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.cncf.helm.config.v1+json",
+                   "digest": helm_config, "size": helm_config_size},
+        "layers": [{"mediaType": "application/vnd.cncf.helm.chart.content.v1.tar+gzip",
+                    "digest": chart_digest, "size": chart_size}],
+    });
+    let (helm_digest, helm_size) = put_json(&oci, &helm);
+    let doc = format!("{{\"deploy\": {{\"npm_token\": \"{NPM_TOKEN}\"}}}}\n");
+    let (doc_digest, doc_size) = put_blob(&oci, doc.as_bytes());
+    let (empty, empty_size) = put_blob(&oci, b"{}");
+    let json_artifact = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": "application/vnd.example.deploy+json",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": empty_size},
+        "layers": [{"mediaType": "application/json", "digest": doc_digest, "size": doc_size,
+                    "annotations": {"org.opencontainers.image.title": "deploy.json"}}],
+    });
+    let (json_digest, json_size) = put_json(&oci, &json_artifact);
+    let mut idx = read_json(&oci.join("index.json"));
+    for (digest, size, name) in [
+        (&helm_digest, helm_size, "charts/mychart:0.1.0"),
+        (&json_digest, json_size, "deploy/config:1"),
+    ] {
+        idx["manifests"].as_array_mut().unwrap().push(json!({
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": digest,
+            "size": size,
+            "annotations": {"org.opencontainers.image.ref.name": name},
+        }));
+    }
+    fs::write(oci.join("index.json"), serde_json::to_vec(&idx).unwrap()).unwrap();
+    let (run, r) = scan(dir.path(), &t);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.is_empty(), "{}", run.stderr);
+    let f = find(&r, RULE_GITHUB_PAT, "mychart/values.yaml");
+    assert_eq!(f["ref"], "charts/mychart:0.1.0");
+    assert_eq!(
+        f["platform"],
+        "artifact application/vnd.cncf.helm.config.v1+json"
+    );
+    assert_eq!(f["status"], "present");
+    let f = find(&r, RULE_NPM, "deploy.json");
+    assert_eq!(f["ref"], "deploy/config:1");
+    assert_eq!(
+        f["platform"],
+        "artifact application/vnd.example.deploy+json"
+    );
+    // The image beside them is scanned as before.
+    find(&r, RULE_AWS_KEY_ID, "app/.env");
+}
