@@ -31,6 +31,19 @@ pub enum Checksum {
     /// `ghp_`/`gho_`/`ghu_`/`ghs_`/`ghr_` tokens and npm's `npm_` tokens.
     #[serde(rename = "crc32-base62")]
     Crc32Base62,
+    /// A Microsoft "identifiable key" (HIS v1): base64 (or URL-safe base64) of random
+    /// bytes, a 4-character signature (`+ASt`, `ACDb`, `+ACR`, …) encoded just before the
+    /// last 6 characters, and a Marvin32 checksum of all bytes but the last 4 stored
+    /// little-endian in those 4 bytes, seeded per key family (see `identifiable_seeds`).
+    #[serde(rename = "azure-identifiable")]
+    AzureIdentifiable,
+    /// A Microsoft "common annotated security key" (CASK, HIS v2): 84 alphanumerics (88
+    /// in the long form) with `JQQJ9` at offset 52 and a provider signature at 76; the
+    /// last 4 characters are the Marvin32 checksum (seed `Default0`) of the 60 bytes the
+    /// first 80 characters decode to: its first 3 bytes in base64, or (newer keys) the
+    /// first 4 base62 digits of its 4 bytes read big-endian.
+    #[serde(rename = "azure-cask")]
+    AzureCask,
 }
 
 /// A structure the secret must have.
@@ -158,8 +171,164 @@ impl Checksum {
                 }
                 value == u64::from(crc.sum())
             }
+            Checksum::AzureIdentifiable => verify_identifiable_key(secret),
+            Checksum::AzureCask => verify_cask_key(secret),
         }
     }
+}
+
+/// A Marvin32 checksum seed from its 8-character name, as Microsoft's key generators
+/// derive it: the name's bytes reversed, read as a little-endian u64.
+const fn marvin_seed(name: &[u8; 8]) -> u64 {
+    u64::from_be_bytes(*name)
+}
+
+/// The Marvin32 checksum seeds of each identifiable-key signature (the services' key
+/// kinds: read/write, primary/secondary, send/listen/manage …).
+fn identifiable_seeds(signature: &[u8]) -> &'static [u64] {
+    const STORAGE: &[u64] = &[marvin_seed(b"Default0")];
+    const COSMOS_DB: &[u64] = &[
+        marvin_seed(b"MastRW00"),
+        marvin_seed(b"MastRO00"),
+        marvin_seed(b"SystRW00"),
+        marvin_seed(b"SystRO00"),
+        marvin_seed(b"SysAll00"),
+        marvin_seed(b"Resour00"),
+        marvin_seed(b"Encryp00"),
+    ];
+    const MESSAGING: &[u64] = &[
+        marvin_seed(b"Send0000"),
+        marvin_seed(b"Listen00"),
+        marvin_seed(b"Manage00"),
+        marvin_seed(b"System00"),
+        marvin_seed(b"Unknown0"),
+    ];
+    // The subscription-key seed is the IoT Hub one, as Microsoft's own table has it.
+    const API_MANAGEMENT: &[u64] = &[
+        marvin_seed(b"Tenant00"),
+        marvin_seed(b"IoTHub00"),
+        marvin_seed(b"Gatewy00"),
+        marvin_seed(b"GitKey00"),
+    ];
+    const FUNCTIONS: &[u64] = &[
+        marvin_seed(b"Functi00"),
+        marvin_seed(b"Master00"),
+        marvin_seed(b"System00"),
+    ];
+    const SEARCH: &[u64] = &[marvin_seed(b"Query000"), marvin_seed(b"PAdmin00")];
+    const CONTAINER_REGISTRY: &[u64] = &[marvin_seed(b"ACRDflt0")];
+    const CACHE_FOR_REDIS: &[u64] = &[marvin_seed(b"Access00")];
+    const IOT: &[u64] = &[
+        marvin_seed(b"IoTHub00"),
+        marvin_seed(b"DpsKey00"),
+        marvin_seed(b"Device00"),
+    ];
+    const BATCH: &[u64] = &[marvin_seed(b"AbAcct00")];
+    match signature {
+        b"+ASt" => STORAGE,
+        b"ACDb" => COSMOS_DB,
+        b"+ASb" | b"+AEh" | b"+ARm" => MESSAGING,
+        b"APIM" => API_MANAGEMENT,
+        b"AzFu" => FUNCTIONS,
+        b"AzSe" => SEARCH,
+        b"+ACR" => CONTAINER_REGISTRY,
+        b"AzCa" => CACHE_FOR_REDIS,
+        b"AIoT" => IOT,
+        b"+ABa" => BATCH,
+        _ => &[],
+    }
+}
+
+/// Marvin32 (SymCrypt's `marvin32.c`), folded to 32 bits as .NET's `ComputeHash32`.
+fn marvin32(data: &[u8], seed: u64) -> u32 {
+    fn block(p0: &mut u32, p1: &mut u32) {
+        *p1 ^= *p0;
+        *p0 = p0.rotate_left(20);
+        *p0 = p0.wrapping_add(*p1);
+        *p1 = p1.rotate_left(9);
+        *p1 ^= *p0;
+        *p0 = p0.rotate_left(27);
+        *p0 = p0.wrapping_add(*p1);
+        *p1 = p1.rotate_left(19);
+    }
+    let (mut p0, mut p1) = (seed as u32, (seed >> 32) as u32);
+    let mut chunks = data.chunks_exact(4);
+    for c in &mut chunks {
+        p0 = p0.wrapping_add(u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+        block(&mut p0, &mut p1);
+    }
+    let final_word = match *chunks.remainder() {
+        [] => 0x80,
+        [a] => 0x8000 | u32::from(a),
+        [a, b] => 0x0080_0000 | u32::from(b) << 8 | u32::from(a),
+        [a, b, c, ..] => 0x8000_0000 | u32::from(c) << 16 | u32::from(b) << 8 | u32::from(a),
+    };
+    p0 = p0.wrapping_add(final_word);
+    block(&mut p0, &mut p1);
+    block(&mut p0, &mut p1);
+    p0 ^ p1
+}
+
+/// Standard or URL-safe base64, padded or not.
+fn decode_base64_any(s: &[u8]) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    let std: Vec<u8> = s
+        .iter()
+        .filter(|&&b| b != b'=')
+        .map(|&b| match b {
+            b'-' => b'+',
+            b'_' => b'/',
+            b => b,
+        })
+        .collect();
+    base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(std)
+        .ok()
+}
+
+fn verify_identifiable_key(secret: &[u8]) -> bool {
+    let trimmed = trim_end_by(secret, |b| b == b'=');
+    if trimmed.len() < 24 {
+        return false;
+    }
+    let signature = &trimmed[trimmed.len() - 10..trimmed.len() - 6];
+    let seeds = identifiable_seeds(signature);
+    let Some(bytes) = decode_base64_any(secret) else {
+        return false;
+    };
+    if seeds.is_empty() || bytes.len() < 8 {
+        return false;
+    }
+    let (body, check) = bytes.split_at(bytes.len() - 4);
+    let stored = u32::from_le_bytes([check[0], check[1], check[2], check[3]]);
+    seeds.iter().any(|&seed| marvin32(body, seed) == stored)
+}
+
+fn verify_cask_key(secret: &[u8]) -> bool {
+    use base64::Engine as _;
+    if !(secret.len() == 84 || secret.len() == 88) || secret.get(52..57) != Some(b"JQQJ9") {
+        return false;
+    }
+    let Some(body) = decode_base64_any(&secret[..80]) else {
+        return false;
+    };
+    let sum = marvin32(&body, marvin_seed(b"Default0")).to_le_bytes();
+    let tail = &secret[80..];
+    let engine = base64::engine::general_purpose::STANDARD;
+    if secret.len() == 88 {
+        return tail == engine.encode(sum).as_bytes();
+    }
+    if tail == engine.encode(&sum[..3]).as_bytes() {
+        return true;
+    }
+    let mut n = u32::from_be_bytes(sum);
+    let mut digits = Vec::with_capacity(6);
+    while n > 0 {
+        digits.push(BASE62[(n % 62) as usize]);
+        n /= 62;
+    }
+    digits.reverse();
+    digits.len() >= 4 && tail == &digits[..4]
 }
 
 /// Whole values that are never real secrets (compared case-insensitively).
@@ -1413,6 +1582,170 @@ mod tests {
             "ghp_u8jzPde0IgxLd6GncfBAepfJBd0Kh8024x-H",
         ] {
             assert!(!Checksum::Crc32Base62.verify(bad.as_bytes()), "{bad}");
+        }
+    }
+
+    #[test]
+    fn marvin32_matches_symcrypt_vectors() {
+        let fold = |h: u64| (h >> 32) as u32 ^ h as u32;
+        assert_eq!(
+            marvin32(b"abc", 0xd53c_d9ce_cd08_93b7),
+            fold(0x22c7_4339_4927_69bf)
+        );
+        assert_eq!(
+            marvin32(b"abcdefghijklmnopqrstuvwxyz", 0x0ddd_deee_efff_f000),
+            fold(0xa128_eb7e_7260_aca2)
+        );
+        assert_eq!(marvin_seed(b"Default0"), 0x4465_6661_756c_7430);
+        assert_eq!(marvin_seed(b"ACRDflt0"), 0x4143_5244_666c_7430);
+    }
+
+    const BASE64_ALPHABET: &[u8] =
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+    /// An identifiable key as Microsoft's generators make one: `n` random bytes whose
+    /// encoding carries `sig` just before the last 6 characters, the last 4 bytes being
+    /// the Marvin32 checksum of the others.
+    fn identifiable_key(state: &mut u64, n: usize, sig: &str, seed: u64, url: bool) -> String {
+        use base64::Engine as _;
+        let engine = base64::engine::general_purpose::STANDARD;
+        let bytes: Vec<u8> = (0..n).map(|_| xorshift(state) as u8).collect();
+        let mut text = engine.encode(&bytes).into_bytes();
+        let end = text.iter().rposition(|&b| b != b'=').unwrap() + 1;
+        text[end - 10..end - 6].copy_from_slice(sig.as_bytes());
+        // The bits between the signature and the checksum are zero ([A-D] after the
+        // signature of a 39-byte key, [A-P] after that of a 32-byte key).
+        let spill = (n - 4) * 8 - (end - 6) * 6;
+        let digit = BASE64_ALPHABET
+            .iter()
+            .position(|&c| c == text[end - 6])
+            .unwrap();
+        text[end - 6] = BASE64_ALPHABET[digit & (0x3f >> spill)];
+        let mut bytes = engine.decode(&text).unwrap();
+        let k = bytes.len() - 4;
+        let sum = marvin32(&bytes[..k], seed);
+        bytes[k..].copy_from_slice(&sum.to_le_bytes());
+        let key = engine.encode(&bytes);
+        if url {
+            key.replace('+', "-").replace('/', "_")
+        } else {
+            key
+        }
+    }
+
+    #[test]
+    fn azure_identifiable_key_checksums() {
+        let mut state = 0x2545_f491_4f6c_dd1d;
+        let families: [(usize, &str, &[u8; 8], bool); 12] = [
+            (64, "+ASt", b"Default0", false),
+            (64, "ACDb", b"MastRW00", false),
+            (64, "ACDb", b"MastRO00", false),
+            (32, "+ASb", b"Manage00", false),
+            (32, "+AEh", b"Send0000", false),
+            (32, "+ARm", b"Listen00", false),
+            (64, "APIM", b"Gatewy00", false),
+            (40, "AzFu", b"Functi00", true),
+            (40, "AzFu", b"Master00", false),
+            (39, "AzSe", b"PAdmin00", false),
+            (39, "+ACR", b"ACRDflt0", false),
+            (32, "AzCa", b"Access00", false),
+        ];
+        for (n, sig, seed, url) in families {
+            for _ in 0..20 {
+                let key = identifiable_key(&mut state, n, sig, marvin_seed(seed), url);
+                assert!(Checksum::AzureIdentifiable.verify(key.as_bytes()), "{key}");
+                // Padding may be dropped (URL-safe keys often are).
+                let bare = key.trim_end_matches('=');
+                assert!(
+                    Checksum::AzureIdentifiable.verify(bare.as_bytes()),
+                    "{bare}"
+                );
+                // One character changed in the random part, the signature or the checksum.
+                for at in [3, bare.len() - 9, bare.len() - 3] {
+                    let mut bad = key.clone().into_bytes();
+                    bad[at] = if bad[at] == b'k' { b'm' } else { b'k' };
+                    let bad = String::from_utf8(bad).unwrap();
+                    assert!(!Checksum::AzureIdentifiable.verify(bad.as_bytes()), "{bad}");
+                }
+            }
+            // The right signature with another family's seed.
+            let other = identifiable_key(&mut state, n, sig, marvin_seed(b"Wrong000"), url);
+            assert!(
+                !Checksum::AzureIdentifiable.verify(other.as_bytes()),
+                "{other}"
+            );
+        }
+        // An unknown signature, a valid checksum: not an identifiable key.
+        let unknown = identifiable_key(&mut state, 64, "ZZZZ", marvin_seed(b"Default0"), false);
+        assert!(!Checksum::AzureIdentifiable.verify(unknown.as_bytes()));
+        for junk in [
+            "",
+            "+ASt",
+            "not base64 at all!!",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA+AStAAAAAA==",
+        ] {
+            assert!(
+                !Checksum::AzureIdentifiable.verify(junk.as_bytes()),
+                "{junk}"
+            );
+        }
+    }
+
+    /// A common annotated security key for `provider`, its checksum in base64 (`b62`
+    /// false) or base62 (true); `None` when that encoding is not alphanumeric.
+    fn cask_key(state: &mut u64, provider: &str, b62: bool) -> Option<String> {
+        use base64::Engine as _;
+        let engine = base64::engine::general_purpose::STANDARD;
+        let mut alnum = |n: usize| -> String {
+            (0..n)
+                .map(|_| BASE62[(xorshift(state) % 62) as usize] as char)
+                .collect()
+        };
+        let text = format!("{}JQQJ99BF{}{}{provider}", alnum(52), alnum(12), alnum(4));
+        let bytes = engine.decode(&text).unwrap();
+        let sum = marvin32(&bytes, marvin_seed(b"Default0")).to_le_bytes();
+        let tail = if b62 {
+            let mut n = u32::from_be_bytes(sum);
+            let mut d = Vec::new();
+            while n > 0 {
+                d.push(BASE62[(n % 62) as usize]);
+                n /= 62;
+            }
+            d.reverse();
+            String::from_utf8(d.get(..4)?.to_vec()).unwrap()
+        } else {
+            engine.encode(&sum[..3])
+        };
+        tail.bytes()
+            .all(|b| b.is_ascii_alphanumeric())
+            .then(|| format!("{text}{tail}"))
+    }
+
+    #[test]
+    fn azure_cask_checksums() {
+        let mut state = 0x9e37_79b9_7f4a_7c15;
+        let mut checked = 0;
+        for provider in ["AZDO", "ACOG", "AZEG", "AWPS"] {
+            for b62 in [false, true] {
+                for _ in 0..40 {
+                    let Some(key) = cask_key(&mut state, provider, b62) else {
+                        continue;
+                    };
+                    checked += 1;
+                    assert_eq!(key.len(), 84);
+                    assert!(Checksum::AzureCask.verify(key.as_bytes()), "{key}");
+                    for at in [0, 55, 78, 82] {
+                        let mut bad = key.clone().into_bytes();
+                        bad[at] = if bad[at] == b'k' { b'm' } else { b'k' };
+                        let bad = String::from_utf8(bad).unwrap();
+                        assert!(!Checksum::AzureCask.verify(bad.as_bytes()), "{bad}");
+                    }
+                }
+            }
+        }
+        assert!(checked > 200);
+        for junk in ["", "JQQJ99", &"a".repeat(84)] {
+            assert!(!Checksum::AzureCask.verify(junk.as_bytes()), "{junk}");
         }
     }
 
