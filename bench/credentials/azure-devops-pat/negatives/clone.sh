@@ -1,0 +1,2 @@
+#!/bin/sh
+git clone https://build:<your-pat>@dev.azure.com/contoso/Platform/_git/api

@@ -1,0 +1,1 @@
+curl "https://blynk.cloud/external/api/get?token=JuUQd3mTnqKN&V1"

@@ -1,0 +1,2 @@
+#define BLYNK_TEMPLATE_ID "TMPLxxxxxx"
+#define BLYNK_AUTH_TOKEN "YourAuthToken"

@@ -1,0 +1,3 @@
+#define BLYNK_TEMPLATE_ID "TMPLG5HTrjKW"
+#define BLYNK_TEMPLATE_NAME "Greenhouse"
+#define BLYNK_FIRMWARE_VERSION "0.1.0"

@@ -1,0 +1,3 @@
+import requests
+
+requests.get('https://blynk.cloud/external/api/get?token=gSt-hw-E_UyG4WPWYLDDIrjXVMrjfqrh&V5')

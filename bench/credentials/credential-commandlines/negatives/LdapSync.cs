@@ -1,0 +1,2 @@
+var root = new DirectoryEntry("LDAP://dc01.corp.local/DC=corp,DC=local");
+root.AuthenticationType = AuthenticationTypes.Secure;

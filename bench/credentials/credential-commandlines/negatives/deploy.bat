@@ -1,0 +1,2 @@
+@echo off
+PsExec.exe \\%TARGET% -u %DEPLOY_USER% -p %DEPLOY_PASS% cmd /c install.cmd

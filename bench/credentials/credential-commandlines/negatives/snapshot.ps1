@@ -1,0 +1,2 @@
+$cred = Get-Credential
+Connect-VIServer -Server $vc -Credential $cred

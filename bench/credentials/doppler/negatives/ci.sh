@@ -1,0 +1,2 @@
+#!/bin/sh
+doppler run --token "$DOPPLER_TOKEN" -- ./start.sh

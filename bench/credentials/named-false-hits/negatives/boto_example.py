@@ -1,0 +1,1 @@
+    secret_access_key = 'abcdefg12346+FJQCK'

@@ -1,0 +1,2 @@
+#!/bin/sh
+docker login registry.gitlab.com -u gitlab+deploy-token-1 -p gldt-xxxxxxxxxxxxxxxxxxxx

@@ -1,0 +1,2 @@
+#!/bin/sh
+docker login -u="acme+deployer" -p="2XYG8C3RK65FTJ8TC5IPU6AY1GAGRLKE0O7LUUN2BX4RISQMU13MMWFUO36USSHG" quay.io

@@ -1,0 +1,1 @@
+tavily_key = "tvly-abc123"

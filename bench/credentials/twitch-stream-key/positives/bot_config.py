@@ -1,0 +1,2 @@
+TWITCH_CHANNEL = 'acme_live'
+TWITCH_STREAM_KEY = "live_890889318_lxIa6ghJDvKkSaumJL27wSXtVuJviW"

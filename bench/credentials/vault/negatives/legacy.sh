@@ -1,0 +1,1 @@
+export VAULT_TOKEN=s.xxxxxxxxxxxxxxxxxxxxxxxx

@@ -1,0 +1,4 @@
+#!/bin/sh
+vault operator unseal KJXdoYoJb1UUwpkS8M57fdTK0bI1vKQaCLON0J0IF1wx
+vault operator unseal jDXjuKvdbpG79muGhQxXejmb8aJuR6Ebg7kK7e56S08n
+vault operator unseal OKHOfpAYDqKNg5BTdqfIDJ4SQiqZpHsQHA3uFfd6paY2
