@@ -51,18 +51,27 @@ fn check_rule(rule: &Rule, set: &RuleSet, failures: &mut Vec<CheckFailure>) {
     if rule.negative_examples.is_empty() {
         failures.push(fail("has no negative_examples".into()));
     }
+    // A rule with a path is checked at its example path.
+    let at = rule.example_path.as_deref().map(str::as_bytes);
     for (i, ex) in rule.examples.iter().enumerate() {
-        match m.scan_bytes(ex.as_bytes(), None) {
+        match m.scan_bytes(ex.as_bytes(), at) {
             Ok(v) if !v.is_empty() => {}
             Ok(_) => failures.push(fail(format!("example {i} is not found"))),
             Err(e) => failures.push(fail(format!("example {i}: {e}"))),
         }
     }
     for (i, ex) in rule.negative_examples.iter().enumerate() {
-        match m.scan_bytes(ex.as_bytes(), None) {
+        match m.scan_bytes(ex.as_bytes(), at) {
             Ok(v) if v.is_empty() => {}
             Ok(_) => failures.push(fail(format!("negative example {i} is found"))),
             Err(e) => failures.push(fail(format!("negative example {i}: {e}"))),
         }
+    }
+    // Its path filter holds: the first example elsewhere is not found.
+    if let (Some(_), Some(ex)) = (&rule.path, rule.examples.first())
+        && m.scan_bytes(ex.as_bytes(), Some(b"elsewhere/unrelated.txt"))
+            .is_ok_and(|v| !v.is_empty())
+    {
+        failures.push(fail("example 0 is found outside the rule's path".into()));
     }
 }

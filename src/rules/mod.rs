@@ -164,7 +164,12 @@ pub struct Rule {
     pub examples: Vec<String>,
     pub negative_examples: Vec<String>,
     pub allowlists: Vec<Allowlist>,
+    /// The files the rule applies to (a shadow file, a `.pgpass`); none: every file.
+    /// A rule with a path never applies to config metadata.
     pub path: Option<Regex>,
+    /// Where the examples of a rule with a `path` are checked (and planted, in the
+    /// end-to-end test): a path the filter admits.
+    pub example_path: Option<String>,
     /// The file the rule came from (`builtin:aws.toml` or a user path).
     pub origin: String,
 }
@@ -234,6 +239,8 @@ struct RawRule {
     #[serde(default)]
     allowlists: Vec<RawAllowlist>,
     path: Option<String>,
+    #[serde(alias = "example_path")]
+    example_path: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -383,6 +390,22 @@ impl RawRule {
             .path
             .map(|p| compile_aux(&p).map_err(|e| err(format!("invalid path regex: {e}"))))
             .transpose()?;
+        if let Some(re) = &path {
+            match &self.example_path {
+                None => {
+                    return Err(err(
+                        "a rule with a `path` needs an `example_path` its examples are checked at"
+                            .into(),
+                    ));
+                }
+                Some(p) if !re.is_match(p.as_bytes()) => {
+                    return Err(err(format!(
+                        "example_path {p:?} is not admitted by the rule's path"
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
         Ok(Rule {
             name: self
                 .name
@@ -406,6 +429,7 @@ impl RawRule {
             negative_examples: self.negative_examples,
             allowlists,
             path,
+            example_path: self.example_path,
             origin: file.to_string(),
         })
     }
@@ -599,8 +623,9 @@ mod tests {
     fn builtin_rules_exclude_no_paths() {
         // Path-based excludes in rules would be silent blind spots; noise from
         // operating-system files is handled by package awareness instead, and counted.
+        // A rule may be restricted to its own files (a shadow file), with an example path.
         for r in RuleSet::builtin().unwrap().rules {
-            assert!(r.path.is_none(), "{} has a path filter", r.id);
+            assert_eq!(r.path.is_some(), r.example_path.is_some(), "{}", r.id);
             assert!(
                 r.allowlists.iter().all(|a| a.paths.is_empty()),
                 "{} has a path allowlist",

@@ -241,7 +241,13 @@ fn metadata_findings(ctx: &Context<'_>, img: &Image, out: &mut Outcome) {
     for mf in &img.metadata {
         let value = mf.value.as_bytes();
         let matches = match matcher.scan_bytes(value, None) {
-            Ok(m) => best_per_span(matcher, m),
+            // A rule restricted to its own files (a shadow file) is not about metadata.
+            Ok(m) => best_per_span(
+                matcher,
+                m.into_iter()
+                    .filter(|x| matcher.rules.rules[x.rule].path.is_none())
+                    .collect(),
+            ),
             Err(e) => {
                 out.summary.errors.push(ScanError {
                     kind: e.kind(),

@@ -33,14 +33,19 @@ fn every_builtin_rule_finds_its_planted_example() {
             )
         })
         .collect();
+    // A rule restricted to its own files is planted at its example path.
+    let planted = |r: &Value| {
+        let id = r["id"].as_str().unwrap();
+        match r["example_path"].as_str() {
+            Some(p) => format!("app/planted/{id}/{p}"),
+            None => format!("app/planted/{id}.txt"),
+        }
+    };
     let entries: Vec<Entry> = rules
         .iter()
         .map(|r| {
             let ex = r["examples"][0].as_str().unwrap();
-            Entry::file(
-                &format!("app/planted/{}.txt", r["id"].as_str().unwrap()),
-                format!("{ex}\n"),
-            )
+            Entry::file(&planted(r), format!("{ex}\n"))
         })
         .collect();
     let img =
@@ -60,10 +65,7 @@ fn every_builtin_rule_finds_its_planted_example() {
     let mut missed = Vec::new();
     for rule in &rules {
         let id = rule["id"].as_str().unwrap();
-        let found = by_path
-            .get(&format!("app/planted/{id}.txt"))
-            .cloned()
-            .unwrap_or_default();
+        let found = by_path.get(&planted(rule)).cloned().unwrap_or_default();
         let ok =
             found.iter().any(|x| x == id) || found.iter().any(|x| confidence[x] >= confidence[id]);
         if !ok {

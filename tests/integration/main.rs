@@ -27,4 +27,5 @@ mod policy;
 mod precision;
 mod sarif;
 mod support;
+mod system_files;
 mod thirdparty;
