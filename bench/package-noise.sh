@@ -131,7 +131,9 @@ for line in open(sys.argv[1]):
     r = json.loads(line)
     ex = r.get("examples") or []
     if ex:
-        planted[r["id"]] = ex[0]
+        # A rule for one kind of file is planted at its example path.
+        where = f'{r["id"]}/{r["example_path"]}' if r.get("example_path") else f'{r["id"]}.txt'
+        planted[r["id"]] = {"example": ex[0], "path": where}
     else:
         missing.append(r["id"])
     if r["id"] == "npm-access-token":
@@ -270,6 +272,15 @@ mod_layer = next((l["index"] for l in img["layers"] if (l.get("created_by") or "
 mod_paths = {p for p, _ in mods}
 env_key = env_kv.split("=", 1)[0]
 
+def planted_id(p):
+    """The rule whose example was planted at `p`: app/planted/<id>.txt or app/planted/<id>/<path>."""
+    if not p.startswith("app/planted/"):
+        return None
+    rest = p[len("app/planted/"):]
+    if "/" in rest:
+        return rest.split("/", 1)[0]
+    return rest[:-len(".txt")] if rest.endswith(".txt") else None
+
 def classify(f):
     loc = f["location"]
     p = loc.get("path")
@@ -366,9 +377,7 @@ w("## Recall of planted rule examples\n")
 for name, r in runs.items():
     if r is None or r["doc"] is None:
         continue
-    found = {f["location"]["path"][len("app/planted/"):-len(".txt")]
-             for f in r["doc"]["findings"]
-             if (f["location"].get("path") or "").startswith("app/planted/") and f["location"]["path"].endswith(".txt")}
+    found = {planted_id(f["location"].get("path") or "") for f in r["doc"]["findings"]}
     hit = {i for i in planted if i in found}
     misses = sorted(set(planted) - hit)
     w(f"- {labels[name]}: **{len(hit)}/{len(planted)}** found"
@@ -377,7 +386,7 @@ for name, r in runs.items():
         other = Counter()
         for f in r["doc"]["findings"]:
             p = f["location"].get("path") or ""
-            if p.startswith("app/planted/") and p[len("app/planted/"):-4] != f["rule_id"]:
+            if p.startswith("app/planted/") and planted_id(p) != f["rule_id"]:
                 other[f["rule_id"]] += 1
         if other:
             w(f"  - extra findings in planted files by another rule: " + ", ".join(f"{k} {v}" for k, v in sorted(other.items())))

@@ -1,8 +1,10 @@
 //! Builds the image that `bench/package-noise.sh` scans: a real Debian root filesystem
 //! (debootstrap + apt-get + pip, dpkg database included) as one gzip layer, then
 //!
-//! - an app layer with one file per rule, `app/planted/<rule-id>.txt`, holding that
-//!   rule's first example (from `PLANTED.json`, an object `{"rule-id": "example", ...}`),
+//! - an app layer with one file per rule, `app/planted/<rule-id>.txt` (or
+//!   `app/planted/<rule-id>/<example path>` for a rule restricted to one kind of file),
+//!   holding that rule's first example (from `PLANTED.json`, an object
+//!   `{"rule-id": "example" | {"example": …, "path": …}, ...}`),
 //! - a layer that rewrites files of the base layer with a line appended to each
 //!   (`--append REL_PATH LINE`, repeatable): package-owned files that no longer match
 //!   their `md5sums`, and pip-installed files, whose secrets must still be reported,
@@ -70,9 +72,21 @@ fn main() -> std::io::Result<()> {
         serde_json::from_slice(&std::fs::read(planted)?).map_err(std::io::Error::other)?;
     let mut app = vec![Entry::dir("app/"), Entry::dir("app/planted/")];
     for (id, example) in &planted {
-        let text = example.as_str().unwrap_or_default();
+        // Either the example, or {"example": …, "path": …} for a rule restricted to one
+        // kind of file (planted at its example path).
+        let (text, path) = match example {
+            serde_json::Value::Object(o) => (
+                o.get("example")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default(),
+                o.get("path")
+                    .and_then(|v| v.as_str())
+                    .map_or_else(|| format!("{id}.txt"), str::to_string),
+            ),
+            v => (v.as_str().unwrap_or_default(), format!("{id}.txt")),
+        };
         app.push(Entry::file(
-            &format!("app/planted/{id}.txt"),
+            &format!("app/planted/{path}"),
             format!("{text}\n"),
         ));
     }

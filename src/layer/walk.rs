@@ -33,9 +33,9 @@ const READ_STEP: usize = 64 << 10;
 /// Chunks queued ahead of the reader.
 const CHUNKS_AHEAD: usize = 8;
 /// Small files are handed over together, up to this many bytes at a time.
-const BATCH_BYTES: usize = 8 << 20;
+const BATCH_BYTES: usize = 4 << 20;
 /// A file up to this size is handed over whole; a larger one in windows of this size.
-pub const WINDOW_BYTES: usize = 16 << 20;
+pub const WINDOW_BYTES: usize = 8 << 20;
 
 /// One file of a layer: its entry in [`WalkedLayer::entries`] and its bytes' range in
 /// the data handed along with it.
@@ -1211,7 +1211,7 @@ mod tests {
             &mut windowed,
         );
         assert_eq!(windowed.windows, 4);
-        assert!(whole.found.len() > 40, "{}", whole.found.len());
+        assert!(whole.found.len() > 30, "{}", whole.found.len());
         assert_eq!(windowed.found, whole.found);
     }
 
