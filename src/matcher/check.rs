@@ -68,7 +68,7 @@ fn check_rule(rule: &Rule, set: &RuleSet, failures: &mut Vec<CheckFailure>) {
         }
     }
     // Its path filter holds: the first example elsewhere is not found.
-    if let (Some(_), Some(ex)) = (&rule.path, rule.examples.first())
+    if let (Some(_), Some(_), Some(ex)) = (&rule.path, &rule.example_path, rule.examples.first())
         && m.scan_bytes(ex.as_bytes(), Some(b"elsewhere/unrelated.txt"))
             .is_ok_and(|v| !v.is_empty())
     {
