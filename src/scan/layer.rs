@@ -63,6 +63,35 @@ pub(super) struct LayerMatch {
     pub(super) nested: Vec<String>,
 }
 
+impl LayerMatch {
+    /// A match of `rule` at `at` (line, column, offset) of entry `entry`, its
+    /// fingerprints set once the layer's diff_id is known.
+    fn new(
+        entry: usize,
+        path: &[u8],
+        rule: usize,
+        secret: Vec<u8>,
+        at: (u64, u64, u64),
+        hashes: Option<FileHashes>,
+    ) -> LayerMatch {
+        LayerMatch {
+            entry,
+            path: path.to_vec(),
+            rule,
+            secret: Secret::Full(secret),
+            fingerprint: String::new(),
+            value_fingerprint: String::new(),
+            hashed: None,
+            known_key: None,
+            line: at.0,
+            column: at.1,
+            offset: at.2,
+            hashes,
+            nested: Vec::new(),
+        }
+    }
+}
+
 /// A match found inside an expanded file, relative to the innermost content.
 #[derive(Clone)]
 pub(super) struct InnerMatch {
@@ -254,21 +283,14 @@ impl crate::layer::Visitor for LayerScanner<'_> {
                 continue;
             }
             let (line, column) = w.line_col(data, m.secret.start);
-            self.matches.push(LayerMatch {
-                entry: file.entry,
-                path: path.clone(),
-                rule: m.rule,
-                secret: Secret::Full(data[m.secret.clone()].to_vec()),
-                fingerprint: String::new(),
-                value_fingerprint: String::new(),
-                hashed: None,
-                known_key: None,
-                line,
-                column,
-                offset: w.offset + m.secret.start as u64,
-                hashes: None,
-                nested: Vec::new(),
-            });
+            self.matches.push(LayerMatch::new(
+                file.entry,
+                path,
+                m.rule,
+                data[m.secret.clone()].to_vec(),
+                (line, column, w.offset + m.secret.start as u64),
+                None,
+            ));
         }
     }
 
@@ -303,21 +325,14 @@ impl crate::layer::Visitor for LayerScanner<'_> {
                         .or_insert_with(|| eager_hashes(bytes))
                         .clone();
                     let (line, column) = line_col(bytes, m.secret.start);
-                    self.matches.push(LayerMatch {
-                        entry: f.entry,
-                        path: entries[f.entry].path.clone(),
-                        rule: m.rule,
-                        secret: Secret::Full(bytes[m.secret.clone()].to_vec()),
-                        fingerprint: String::new(),
-                        value_fingerprint: String::new(),
-                        hashed: None,
-                        known_key: None,
-                        line,
-                        column,
-                        offset: m.secret.start as u64,
-                        hashes: h,
-                        nested: Vec::new(),
-                    });
+                    self.matches.push(LayerMatch::new(
+                        f.entry,
+                        &entries[f.entry].path,
+                        m.rule,
+                        bytes[m.secret.clone()].to_vec(),
+                        (line, column, m.secret.start as u64),
+                        h,
+                    ));
                 }
             }
             Err(e) => {
@@ -370,27 +385,20 @@ impl crate::layer::Visitor for LayerScanner<'_> {
             self.matches.append(&mut batch);
             let h = eager_hashes(bytes);
             for m in &expanded.0 {
-                self.matches.push(LayerMatch {
+                let mut found = LayerMatch::new(
                     entry,
-                    path: e.path.clone(),
-                    rule: m.rule,
-                    secret: Secret::Full(m.secret.clone()),
-                    fingerprint: String::new(),
-                    value_fingerprint: String::new(),
-                    hashed: None,
-                    known_key: None,
-                    line: m.line,
-                    column: m.column,
-                    offset: m.offset,
-                    hashes: h.clone(),
-                    nested: if m.chain.is_empty() {
-                        Vec::new()
-                    } else {
-                        std::iter::once(path.clone())
-                            .chain(m.chain.iter().cloned())
-                            .collect()
-                    },
-                });
+                    &e.path,
+                    m.rule,
+                    m.secret.clone(),
+                    (m.line, m.column, m.offset),
+                    h.clone(),
+                );
+                if !m.chain.is_empty() {
+                    found.nested = std::iter::once(path.clone())
+                        .chain(m.chain.iter().cloned())
+                        .collect();
+                }
+                self.matches.push(found);
             }
         }
         for f in files {

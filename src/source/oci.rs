@@ -362,46 +362,22 @@ impl Walk<'_> {
                 return self.issue(e.kind(), format!("{}: config {cdigest}: {e}", self.label));
             }
         };
-        let mut layers = Vec::new();
         let listed = layer_descs.len();
-        for (index, l) in layer_descs.into_iter().enumerate() {
-            // A layer whose descriptor is bad is left out (its index kept by the others),
-            // with one error naming it.
-            let l = match l {
-                Ok(l) => l,
-                Err(bad) => {
-                    self.issue(
-                        bad.error.kind(),
-                        format!("{image}: layer {index}: {}", bad.error),
-                    );
-                    continue;
-                }
-            };
-            let ld = l.digest().to_string();
-            let media = l.media_type().to_string();
-            if !LAYER_MEDIA_TYPES.contains(&media.as_str()) {
-                self.issue(ErrorKind::Corrupt, format!(
-                    "{}: layer {index} ({ld}): unknown media type {media:?}; scanned by content",
-                    self.label
-                ));
+        let mut layers = Vec::new();
+        for (l, _) in self.layer_refs(&image, layer_descs) {
+            let media = l.media_type.as_deref().unwrap_or_default();
+            if !LAYER_MEDIA_TYPES.contains(&media) {
+                self.issue(
+                    ErrorKind::Corrupt,
+                    format!(
+                        "{}: layer {} ({}): unknown media type {media:?}; scanned by content",
+                        self.label,
+                        l.index,
+                        l.digest.as_deref().unwrap_or_default()
+                    ),
+                );
             }
-            let blob = match blob_path(&ld) {
-                Ok(p) => p,
-                Err(e) => {
-                    self.issue(e.kind(), format!("{image}: layer {index}: {e}"));
-                    continue;
-                }
-            };
-            layers.push(LayerRef {
-                index,
-                blob,
-                digest: Some(ld),
-                diff_id: None,
-                media_type: Some(media),
-                size: Some(l.size()),
-                created_by: None,
-                title: None,
-            });
+            layers.push(l);
         }
         attach_config(&mut layers, listed, &cfg, &image, &mut self.out.issues);
         let mut metadata = config_fields(&cfg);
@@ -433,6 +409,49 @@ impl Walk<'_> {
         });
     }
 
+    /// The layers of a manifest whose descriptors are good, as layer refs with their
+    /// descriptors; a bad one is left out (its index kept by the others) with one error
+    /// naming it.
+    fn layer_refs(
+        &mut self,
+        image: &str,
+        descs: Vec<std::result::Result<Descriptor, Box<BadDescriptor>>>,
+    ) -> Vec<(LayerRef, Descriptor)> {
+        let mut out = Vec::new();
+        for (index, l) in descs.into_iter().enumerate() {
+            let l = match l {
+                Ok(l) => l,
+                Err(bad) => {
+                    self.issue(
+                        bad.error.kind(),
+                        format!("{image}: layer {index}: {}", bad.error),
+                    );
+                    continue;
+                }
+            };
+            let ld = l.digest().to_string();
+            let blob = match blob_path(&ld) {
+                Ok(p) => p,
+                Err(e) => {
+                    self.issue(e.kind(), format!("{image}: layer {index}: {e}"));
+                    continue;
+                }
+            };
+            let layer = LayerRef {
+                index,
+                blob,
+                digest: Some(ld),
+                diff_id: None,
+                media_type: Some(l.media_type().to_string()),
+                size: Some(l.size()),
+                created_by: None,
+                title: None,
+            };
+            out.push((layer, l));
+        }
+        out
+    }
+
     /// An OCI artifact (a Helm chart, a signature, an SBOM, a WASM module…): a
     /// manifest whose config is not an image config. Its layers are scanned by their
     /// content — archives walked, anything else as one file named by its title — with
@@ -453,42 +472,17 @@ impl Walk<'_> {
             .unwrap_or_else(|| cdesc.media_type().to_string());
         let image = format!("{}: {}", self.label, image_name(name, digest));
         let mut layers = Vec::new();
-        for (index, l) in layer_descs.into_iter().enumerate() {
-            let l = match l {
-                Ok(l) => l,
-                Err(bad) => {
-                    self.issue(
-                        bad.error.kind(),
-                        format!("{image}: layer {index}: {}", bad.error),
-                    );
-                    continue;
-                }
-            };
-            let ld = l.digest().to_string();
-            let blob = match blob_path(&ld) {
-                Ok(p) => p,
-                Err(e) => {
-                    self.issue(e.kind(), format!("{image}: layer {index}: {e}"));
-                    continue;
-                }
-            };
-            let media = l.media_type().to_string();
-            let title = l
-                .annotations()
-                .as_ref()
-                .and_then(|a| a.get("org.opencontainers.image.title"))
-                .cloned()
-                .unwrap_or_else(|| media.replace('/', "_"));
-            layers.push(LayerRef {
-                index,
-                blob,
-                digest: Some(ld),
-                diff_id: None,
-                created_by: Some(format!("{kind} layer ({media})")),
-                media_type: Some(media),
-                size: Some(l.size()),
-                title: Some(title),
-            });
+        for (mut l, desc) in self.layer_refs(&image, layer_descs) {
+            let media = l.media_type.clone().unwrap_or_default();
+            l.title = Some(
+                desc.annotations()
+                    .as_ref()
+                    .and_then(|a| a.get("org.opencontainers.image.title"))
+                    .cloned()
+                    .unwrap_or_else(|| media.replace('/', "_")),
+            );
+            l.created_by = Some(format!("{kind} layer ({media})"));
+            layers.push(l);
         }
         let mut ann: HashMap<String, String> = inherited.into_iter().collect();
         ann.extend(manifest.annotations().clone().unwrap_or_default());
