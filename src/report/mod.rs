@@ -70,8 +70,48 @@ pub fn write(out: &mut dyn Write, outcome: &Outcome, opts: &ReportOptions) -> io
     out.write_all(&outcome.redactor.scrub(&buf))
 }
 
-/// Writes the outcome as it is given.
+/// Writes the outcome as it is given. JSON output (JSON, JSONL, SARIF) has DEL and the
+/// C1 controls escaped too, which JSON itself leaves raw: a path from an image holding
+/// one cannot drive a terminal that shows the report.
 fn write_as_is(out: &mut dyn Write, outcome: &Outcome, opts: &ReportOptions) -> io::Result<()> {
+    if matches!(opts.format, Format::Json | Format::Jsonl | Format::Sarif) {
+        let mut buf = Vec::new();
+        write_formatted(&mut buf, outcome, opts)?;
+        return out.write_all(&escape_json_controls(&buf));
+    }
+    write_formatted(out, outcome, opts)
+}
+
+/// `json` with every DEL (U+007F) and C1 control (U+0080 to U+009F) written as a `\u`
+/// escape. Outside strings JSON holds none, so the document means the same.
+pub fn escape_json_controls(json: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let needs = |w: &[u8]| w[0] == 0x7f || (w[0] == 0xc2 && (0x80..=0x9f).contains(&w[1]));
+    if !json.windows(2).any(needs) && json.last() != Some(&0x7f) {
+        return std::borrow::Cow::Borrowed(json);
+    }
+    let mut out = Vec::with_capacity(json.len() + 16);
+    let mut i = 0;
+    while i < json.len() {
+        match (json[i], json.get(i + 1)) {
+            (0x7f, _) => {
+                out.extend_from_slice(b"\\u007f");
+                i += 1;
+            }
+            (0xc2, Some(&b)) if (0x80..=0x9f).contains(&b) => {
+                out.extend_from_slice(format!("\\u{:04x}", u32::from(b)).as_bytes());
+                i += 2;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Writes the outcome in its format.
+fn write_formatted(out: &mut dyn Write, outcome: &Outcome, opts: &ReportOptions) -> io::Result<()> {
     let findings = &outcome.findings;
     match opts.format {
         Format::Json => {
@@ -98,5 +138,35 @@ fn write_as_is(out: &mut dyn Write, outcome: &Outcome, opts: &ReportOptions) -> 
         Format::Pretty => pretty::write(out, outcome, findings, opts),
         Format::Sarif => sarif::write(out, outcome, findings),
         Format::Html => html::write(out, outcome, findings, opts.reveal, &opts.run),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn del_and_c1_controls_are_escaped_in_json() {
+        let v = serde_json::json!({"path": "a\u{7f}b\u{9b}31mc\u{80}é\u{a0}", "n": 1});
+        let raw = serde_json::to_vec(&v).unwrap();
+        let escaped = escape_json_controls(&raw);
+        let text = std::str::from_utf8(&escaped).unwrap();
+        assert!(
+            !text
+                .chars()
+                .any(|c| c == '\u{7f}' || ('\u{80}'..='\u{9f}').contains(&c)),
+            "{text}"
+        );
+        assert!(
+            text.contains("\\u007f") && text.contains("\\u009b") && text.contains("\\u0080"),
+            "{text}"
+        );
+        // The same document, and other text (é, U+00A0) untouched.
+        let back: serde_json::Value = serde_json::from_slice(&escaped).unwrap();
+        assert_eq!(back, v);
+        assert!(matches!(
+            escape_json_controls(b"{\"a\":\"\xc3\xa9\"}"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 }
