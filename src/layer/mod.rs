@@ -234,13 +234,6 @@ pub struct LayerCaps {
     pub min_free: u64,
 }
 
-impl LayerCaps {
-    /// Most bytes a blob may decompress to.
-    pub fn cap(&self) -> u64 {
-        self.max_bytes
-    }
-}
-
 impl Default for LayerCaps {
     fn default() -> Self {
         LayerCaps {

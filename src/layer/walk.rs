@@ -187,7 +187,7 @@ pub fn walk_layer(
         w.problems = idx.problems;
         return w;
     }
-    let cap = caps.cap();
+    let cap = caps.max_bytes;
     std::thread::scope(|s| {
         let (tx, rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(CHUNKS_AHEAD);
         let (back_tx, back_rx) = mpsc::channel::<Vec<u8>>();
@@ -233,7 +233,7 @@ pub fn walk_stream(
     let mut src = std::io::BufReader::with_capacity(256 << 10, &mut hashed);
     let compression = std::io::BufRead::fill_buf(&mut src).map_or(Compression::None, sniff);
     let mut w = WalkedLayer::new(compression);
-    let cap = caps.cap();
+    let cap = caps.max_bytes;
     let decoded = std::thread::scope(|s| {
         let (tx, rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(CHUNKS_AHEAD);
         let (back_tx, back_rx) = mpsc::channel::<Vec<u8>>();
@@ -313,11 +313,11 @@ impl WalkedLayer {
         self.index_error = read.error;
         self.tar_size = decoded.written;
         self.decode_error = read.stopped.or(decoded.error);
-        if decoded.written >= caps.cap() && self.decode_error.is_none() {
+        if decoded.written >= caps.max_bytes && self.decode_error.is_none() {
             self.truncated = Some(format!(
                 "layer decompresses to more than --max-layer-bytes {} MiB; read the first {} MiB",
                 caps.max_bytes >> 20,
-                caps.cap() >> 20
+                caps.max_bytes >> 20
             ));
         }
         self.diff_id = Some(Digest::Ready(decoded.diff_id));
@@ -400,7 +400,8 @@ struct Decoded {
 }
 
 /// Decodes `reader` into chunks sent on `tx`, at most `cap` bytes, hashing them on the
-/// way. Stops early when the reader of the chunks hangs up.
+/// way (the diff_id; not for a plain tar, whose diff_id is its digest, computed by the
+/// caller). Stops early when the reader of the chunks hangs up.
 fn decode(
     mut reader: impl std::io::BufRead,
     c: Compression,
@@ -441,7 +442,9 @@ fn decode(
                         }
                     }
                 }
-                sha2::Digest::update(&mut hasher, &buf[..n]);
+                if c != Compression::None {
+                    sha2::Digest::update(&mut hasher, &buf[..n]);
+                }
                 written += n as u64;
                 let full = n == buf.len();
                 if n > 0 && tx.send((buf, n)).is_err() {

@@ -328,7 +328,7 @@ pub fn receive_archive(
         ),
         _ => Box::new(reader),
     };
-    let mut plain = plain.take(caps.cap().saturating_add(1));
+    let mut plain = plain.take(caps.max_bytes.saturating_add(1));
     let received = receive(&mut plain, spool, caps.min_free, arrived);
     // Data after the archive's end (a bomb appended to it) is read up to the budget.
     let after = std::io::copy(&mut plain, &mut std::io::sink());

@@ -134,7 +134,7 @@ impl Store {
             crate::layer::Compression::None => (raw, None),
             c => {
                 let mut f = spool.file()?;
-                let cap = caps.cap();
+                let cap = caps.max_bytes;
                 let n = crate::layer::decompress_into(
                     c,
                     raw.bytes(),
