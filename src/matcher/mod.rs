@@ -11,7 +11,7 @@ pub mod cache;
 pub mod check;
 
 use crate::error::{Error, Result};
-use crate::rules::{Rule, RuleSet, filters};
+use crate::rules::{Kind, Rule, RuleSet, filters};
 use hyperscan::Block;
 use hyperscan::prelude::*;
 use rayon::prelude::*;
@@ -54,6 +54,10 @@ pub struct Matcher {
     pub notes: Vec<String>,
     scratch: Mutex<Vec<Scratch>>,
     max_window: usize,
+    /// The value prefixes of provider formats (lowercase), from the provider rules'
+    /// keywords: a generic rule's value that starts with one belongs to that format and
+    /// is left to its rule ([`claimed_prefixes`]).
+    claimed: Vec<Vec<u8>>,
 }
 
 fn hs_pattern(rule: &Rule, id: usize, prefilter: bool) -> Result<Pattern> {
@@ -96,7 +100,9 @@ impl Matcher {
             .collect();
         let max_window = rules.rules.iter().map(|r| r.window).max().unwrap_or(0);
         let notes = rules.notes.iter().cloned().chain(compiled.notes).collect();
+        let claimed = claimed_prefixes(&rules);
         Ok(Matcher {
+            claimed,
             rules,
             db: compiled.db,
             regex_only,
@@ -120,6 +126,18 @@ impl Matcher {
         if let (Some(s), Ok(mut v)) = (s, self.scratch.lock()) {
             v.push(s);
         }
+    }
+
+    /// Whether a generic rule's value carries a provider's format, in part: it starts
+    /// with a provider prefix (`dp.`, `sgp_`, `GOCSPX-`…) or has a shape that
+    /// [`filters::claimed_shape_fails`] knows. Such a value is that provider's to report:
+    /// when its rule did not take it (a truncated token, an unknown token type), it is a
+    /// near miss, not a secret of no format. `whole` is the generic rule's match.
+    fn claimed_by_provider(&self, secret: &[u8], whole: &[u8]) -> bool {
+        self.claimed
+            .iter()
+            .any(|p| secret.len() > p.len() && secret[..p.len()].eq_ignore_ascii_case(p))
+            || filters::claimed_shape_fails(secret, whole)
     }
 
     /// The most bytes a match of any rule may span.
@@ -323,8 +341,11 @@ impl Matcher {
         if filters::placeholder_reason(s).is_some() {
             return false;
         }
-        let line = line_around(bytes, secret.start);
         let w = &bytes[whole.clone()];
+        if rule.kind == Kind::Generic && self.claimed_by_provider(s, w) {
+            return false;
+        }
+        let line = line_around(bytes, secret.start);
         !rule
             .allowlists
             .iter()
@@ -430,6 +451,34 @@ fn window(bytes: &[u8], e_lo: usize, e_hi: usize, span: usize) -> (usize, usize)
     (ws, we)
 }
 
+/// The value prefixes that provider rules' keywords give: at least three characters
+/// ending in `_`, `-`, `.` or `~` (`ghp_`, `glpat-`, `dp.st.`, `sha256~`), less the few
+/// that are common words as well as prefixes (`key-`, `api-`, `token-`, `live_`…) and
+/// key-block headers.
+fn claimed_prefixes(rules: &RuleSet) -> Vec<Vec<u8>> {
+    const COMMON: &[&str] = &[
+        "key-", "api-", "token-", "live_", "pat.", "sat.", "v1.0-", "t1.",
+    ];
+    let mut out: Vec<Vec<u8>> = rules
+        .rules
+        .iter()
+        .filter(|r| r.kind == Kind::Provider)
+        .flat_map(|r| r.keywords.iter())
+        .filter(|k| {
+            k.len() >= 3
+                && k.ends_with(['_', '-', '.', '~'])
+                && !k.starts_with('-')
+                && !k.starts_with('.')
+                && !k.contains(' ')
+                && !COMMON.contains(&k.as_str())
+        })
+        .map(|k| k.to_ascii_lowercase().into_bytes())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 fn line_around(bytes: &[u8], pos: usize) -> &[u8] {
     let start = bytes[..pos]
         .iter()
@@ -505,6 +554,50 @@ name = "Token"
 regex = '''tok_([A-Za-z0-9]{20})'''
 confidence = "high"
 "#;
+
+    #[test]
+    fn a_generic_value_in_part_of_a_provider_format_is_left_to_that_provider() {
+        // A generic rule and a provider rule with a value prefix, as the built-in sets have.
+        let m = matcher(
+            r#"
+[[rules]]
+id = "acme"
+regex = '''\b(acme_[A-Za-z0-9]{40})\b'''
+keywords = ["acme_"]
+confidence = "high"
+[[rules]]
+id = "generic"
+kind = "generic"
+regex = '''[A-Z_]{0,20}TOKEN=([^\s]{16,80})'''
+confidence = "medium"
+"#,
+        );
+        let found = |data: &[u8]| -> Vec<&str> {
+            m.scan_bytes(data, None)
+                .unwrap()
+                .iter()
+                .map(|r| m.rules.rules[r.rule].id.as_str())
+                .collect()
+        };
+        // A random value of no format is the generic rule's.
+        assert_eq!(found(b"SERVICE_TOKEN=Qm7vT2xR9pLk4sW8nB3c"), ["generic"]);
+        // The provider's prefix with the wrong length: a truncated acme token, not a secret.
+        assert!(found(b"SERVICE_TOKEN=acme_Qm7vT2xR9pLk4sW8nB3c").is_empty());
+        assert!(found(b"SERVICE_TOKEN=ACME_Qm7vT2xR9pLk4sW8nB3c").is_empty());
+        // Shapes without a prefix (filters::claimed_shape_fails).
+        assert!(found(b"AZURE_CLIENT_SECRET_TOKEN=oRq8Q~Pldgx5lCZu").is_empty());
+        assert!(found(b"OKTA_API_TOKEN=00uDAlkt3ggUqLl5dwy1").is_empty());
+        assert!(found(b"TRUENAS_TOKEN=1-zW285l4LR6264lPkJSUxgZ1PUtgAxxc2").is_empty());
+        assert!(
+            found(b"DOPPLER_TOKEN=dp.xx.OG1Z0xREm0yRJ6dXytV7mBqrGNBiPXrZvbhni2Z0iDm").is_empty()
+        );
+        // The same values under other names are not claimed by Okta's or TrueNAS's shape.
+        assert_eq!(found(b"SERVICE_TOKEN=00uDAlkt3ggUqLl5dwy1"), ["generic"]);
+        assert_eq!(
+            found(b"SERVICE_TOKEN=1-zW285l4LR6264lPkJSUxgZ1PUtgAxxc2"),
+            ["generic"]
+        );
+    }
 
     #[test]
     fn hyperscan_looks_for_the_prefilter_and_the_regex_confirms() {

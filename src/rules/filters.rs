@@ -1263,6 +1263,45 @@ fn fails_provider_checksum(s: &[u8]) -> bool {
         && !Checksum::Crc32Base62.verify(s)
 }
 
+/// Provider shapes that no prefix announces, for [`crate::matcher::Matcher`]'s check
+/// of generic values: a value that begins like one of these formats and fails the rest
+/// of it is a truncated or invented token of that provider, not a secret of no format.
+/// `whole` is the generic rule's match (with the key name).
+///
+/// - a Microsoft Entra ID client secret: three characters, a digit and `Q~`, 40 in all;
+/// - an Okta API token under an Okta name: `00` and 40 more;
+/// - a TrueNAS API key under a TrueNAS name: a numeric id, `-` and 64 alphanumerics;
+/// - a Doppler token: `dp.`, a token type and `.` (the Doppler rule knows the types).
+pub fn claimed_shape_fails(secret: &[u8], whole: &[u8]) -> bool {
+    if let Some(rest) = secret.strip_prefix(b"dp.") {
+        let ty = rest.iter().take_while(|b| b.is_ascii_lowercase()).count();
+        if (2..=5).contains(&ty) && rest.get(ty) == Some(&b'.') {
+            return true;
+        }
+    }
+    let entra_class = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'~' | b'.' | b'-');
+    if secret.len() > 6
+        && secret[..3].iter().all(entra_class)
+        && secret[3].is_ascii_digit()
+        && &secret[4..6] == b"Q~"
+    {
+        return !(secret.len() == 40 && secret.iter().all(entra_class));
+    }
+    let lower = whole.to_ascii_lowercase();
+    let token_class = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-');
+    if contains(&lower, b"okta") && secret.starts_with(b"00") {
+        return !(secret.len() == 42 && secret.iter().all(token_class));
+    }
+    if contains(&lower, b"truenas") || contains(&lower, b"freenas") {
+        let id = secret.iter().take_while(|b| b.is_ascii_digit()).count();
+        if (1..=6).contains(&id) && secret.get(id) == Some(&b'-') {
+            let key = &secret[id + 1..];
+            return !(key.len() == 64 && key.iter().all(u8::is_ascii_alphanumeric));
+        }
+    }
+    false
+}
+
 /// Base64 of a DER-encoded ECDSA signature (`MEUCIQ…`, `MEYCIQ…`).
 fn is_der_signature(s: &[u8]) -> bool {
     [&b"MEQCI"[..], b"MEUCI", b"MEYCI"]
