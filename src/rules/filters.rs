@@ -410,7 +410,7 @@ pub fn placeholder_reason(secret: &[u8]) -> Option<&'static str> {
         return Some("placeholder word");
     }
     // Template syntaxes: ${X}, $X, <x>, %(x)s, {{ x }}, #{x}, %X%.
-    if contains(s, b"${") || contains(s, b"{{") || contains(s, b"%(") || contains(s, b"#{") {
+    if has_template_expression(s) {
         return Some("template expression");
     }
     if s[0] == b'$' && s.len() > 1 && (s[1].is_ascii_alphabetic() || s[1] == b'_') {
@@ -441,6 +441,47 @@ pub fn placeholder_reason(secret: &[u8]) -> Option<&'static str> {
         return Some("sequential characters");
     }
     None
+}
+
+/// A template expression, whole: `${NAME}` (with an optional `:-default` and the
+/// like), `{{ … }}`, `#{…}` or `%(name)s`. An opener alone is not one: random keys in
+/// alphabets with punctuation (Django's has `$`, `%`, `(` and `#`) hold `%(` or `$`
+/// by chance.
+fn has_template_expression(s: &[u8]) -> bool {
+    let is_name = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'.';
+    let closes = |rest: &[u8], close: &[u8], body_ok: &dyn Fn(&[u8]) -> bool| {
+        find(rest, close).is_some_and(|end| body_ok(&rest[..end]))
+    };
+    (0..s.len()).any(|i| {
+        let rest = &s[i..];
+        if let Some(r) = rest.strip_prefix(b"${") {
+            return closes(r, b"}", &|body: &[u8]| {
+                let name = body.iter().take_while(|b| is_name(b)).count();
+                name > 0
+                    && (name == body.len()
+                        || matches!(body[name], b':' | b'-' | b'?' | b'+' | b'='))
+            });
+        }
+        if let Some(r) = rest.strip_prefix(b"{{") {
+            return closes(r, b"}}", &|body: &[u8]| !body.is_empty());
+        }
+        if let Some(r) = rest.strip_prefix(b"#{") {
+            return closes(r, b"}", &|body: &[u8]| {
+                !body.is_empty()
+                    && body.iter().all(|b| {
+                        is_name(b)
+                            || matches!(b, b' ' | b'[' | b']' | b'\'' | b'"' | b'(' | b')' | b':')
+                    })
+            });
+        }
+        if let Some(r) = rest.strip_prefix(b"%(") {
+            let name = r.iter().take_while(|b| is_name(b)).count();
+            return name > 0
+                && r.get(name) == Some(&b')')
+                && r.get(name + 1).is_some_and(u8::is_ascii_alphabetic);
+        }
+        false
+    })
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -1813,6 +1854,9 @@ mod tests {
             b"abcdefghijklmnop",
             b"1234567890",
             b"%API_KEY%",
+            b"jdbc:${DB_URL:-postgres}",
+            b"prefix-#{ENV['TOKEN']}",
+            b"{{token}}",
         ] {
             assert!(
                 placeholder_reason(p).is_some(),
@@ -1830,6 +1874,11 @@ mod tests {
             b"ghp_R4nD0mT0k3nV4lu3Zq8Wm2Lp5Xc7Vb9Nd1Fh",
             b"s3cr3t-Pa55w0rd!",
             b"hunter2hunter42",
+            // Random keys with punctuation (Django's alphabet has `$`, `%`, `(`, `#`):
+            // a template's opener there by chance is not a template.
+            b"k)!w2!_%(eu2dt6dz*8r13${o2971*%vcs=5x^yxj^r^psvqne",
+            b"1_0t1lya@txonfcvi$&%8axn5em=2giul^zn#{ne=$w%o_a)9=",
+            b"4z(dj06bn+@&ym_9bn_#rxl2=duz-2^h*zrkr@1fh&scv56edo{{",
         ] {
             assert_eq!(
                 placeholder_reason(s),
