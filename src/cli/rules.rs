@@ -104,7 +104,7 @@ pub(crate) fn list_rules(format: Format, rules: &RuleArgs) -> ExitCode {
                     writeln!(
                         out,
                         "{}",
-                        serde_json::json!({"id": r.id, "name": r.name, "confidence": r.confidence, "kind": r.kind, "origin": r.origin, "references": r.references, "examples": r.examples, "example_path": r.example_path})
+                        serde_json::json!({"id": r.id, "name": r.name, "confidence": r.confidence, "kind": r.kind, "origin": r.origin, "references": r.references, "examples": r.examples, "example_path": r.example_path, "detector": r.detector})
                     )
                 };
                 match res {

@@ -45,6 +45,22 @@ fn check_rule(rule: &Rule, set: &RuleSet, failures: &mut Vec<CheckFailure>) {
     for note in &m.notes {
         failures.push(fail(format!("Hyperscan: {note}")));
     }
+    // A detector's examples are files its code builds (a keystore is binary).
+    if let Some(d) = rule.detector {
+        let (found, not_found) = d.examples();
+        let at = rule.example_path.as_deref().map(str::as_bytes);
+        for (i, ex) in found.iter().enumerate() {
+            if !m.scan_bytes(ex, at).is_ok_and(|v| !v.is_empty()) {
+                failures.push(fail(format!("built example {i} is not found")));
+            }
+        }
+        for (i, ex) in not_found.iter().enumerate() {
+            if !m.scan_bytes(ex, at).is_ok_and(|v| v.is_empty()) {
+                failures.push(fail(format!("built negative example {i} is found")));
+            }
+        }
+        return;
+    }
     if rule.examples.is_empty() {
         failures.push(fail("has no examples".into()));
     }

@@ -54,6 +54,9 @@ pub struct Matcher {
     pub notes: Vec<String>,
     scratch: Mutex<Vec<Scratch>>,
     max_window: usize,
+    /// Rules told by a [`crate::rules::Detector`] instead of a pattern: run on every
+    /// item whole.
+    detectors: Vec<usize>,
     /// The value prefixes of provider formats (lowercase), from the provider rules'
     /// keywords: a generic rule's value that starts with one belongs to that format and
     /// is left to its rule ([`claimed_prefixes`]).
@@ -101,7 +104,11 @@ impl Matcher {
         let max_window = rules.rules.iter().map(|r| r.window).max().unwrap_or(0);
         let notes = rules.notes.iter().cloned().chain(compiled.notes).collect();
         let claimed = claimed_prefixes(&rules);
+        let detectors = (0..rules.rules.len())
+            .filter(|&i| rules.rules[i].detector.is_some())
+            .collect();
         Ok(Matcher {
+            detectors,
             claimed,
             rules,
             db: compiled.db,
@@ -187,6 +194,30 @@ impl Matcher {
                 for &ri in &self.regex_only {
                     let bytes = &data[item.range.clone()];
                     self.confirm(ri, k, bytes, item.path, 0, bytes.len(), true, &mut out);
+                }
+            }
+        }
+        for &ri in &self.detectors {
+            let rule = &self.rules.rules[ri];
+            let Some(detector) = rule.detector else {
+                continue;
+            };
+            for (k, item) in items.iter().enumerate() {
+                let bytes = &data[item.range.clone()];
+                if rule
+                    .path
+                    .as_ref()
+                    .is_some_and(|re| !item.path.is_some_and(|p| re.is_match(p)))
+                {
+                    continue;
+                }
+                if let Some(found) = detector.detect(bytes) {
+                    out.push(RawMatch {
+                        item: k,
+                        rule: ri,
+                        secret: found.clone(),
+                        whole: found,
+                    });
                 }
             }
         }
@@ -376,7 +407,7 @@ fn compile(rules: &RuleSet) -> Result<Compiled> {
             .rules
             .iter()
             .enumerate()
-            .filter(|(i, _)| !excluded[*i])
+            .filter(|(i, r)| !excluded[*i] && r.detector.is_none())
             .map(|(i, r)| hs_pattern(r, i, prefilter[i]))
             .collect::<Result<_>>()?;
         if patterns.is_empty() {
@@ -451,13 +482,16 @@ fn window(bytes: &[u8], e_lo: usize, e_hi: usize, span: usize) -> (usize, usize)
     (ws, we)
 }
 
-/// The value prefixes that provider rules' keywords give: at least three characters
-/// ending in `_`, `-`, `.` or `~` (`ghp_`, `glpat-`, `dp.st.`, `sha256~`), less the few
-/// that are common words as well as prefixes (`key-`, `api-`, `token-`, `live_`…) and
-/// key-block headers.
+/// The value prefixes that provider rules' keywords give: ending in `_`, `-`, `.` or
+/// `~` after at least three characters (`ghp_`, `glpat-`, `dp.st.`, `sk-proj-`), less
+/// a single part that is a common word or abbreviation any value may start with
+/// (`key-`, `app_`, `sdk-`, `live_`…), and key-block headers.
 fn claimed_prefixes(rules: &RuleSet) -> Vec<Vec<u8>> {
     const COMMON: &[&str] = &[
-        "key-", "api-", "token-", "live_", "pat.", "sat.", "v1.0-", "t1.",
+        "key", "api", "token", "live", "pat", "sat", "v1", "t1", "app", "web", "res", "ser", "sdk",
+        "ss", "sk", "pk", "rk", "test", "prod", "dev", "user", "auth", "pub", "priv", "secret",
+        "pass", "tok", "acc", "usr", "org", "svc", "srv", "cli", "bot", "ci", "id", "client",
+        "server", "access", "admin", "root", "private", "public", "session",
     ];
     let mut out: Vec<Vec<u8>> = rules
         .rules
@@ -465,12 +499,24 @@ fn claimed_prefixes(rules: &RuleSet) -> Vec<Vec<u8>> {
         .filter(|r| r.kind == Kind::Provider)
         .flat_map(|r| r.keywords.iter())
         .filter(|k| {
-            k.len() >= 3
+            let parts: Vec<&str> = k
+                .split(['_', '-', '.', '~'])
+                .filter(|p| !p.is_empty())
+                .collect();
+            // Two parts or more (`sk-proj-`, `dp.pt.`) are distinctive as a whole.
+            let distinctive = match parts.as_slice() {
+                [one] => one.len() >= 3 && !COMMON.contains(&one.to_ascii_lowercase().as_str()),
+                // Not a JWT's start, nor a number.
+                [first, _, ..] => {
+                    !first.starts_with("eyj") && !first.bytes().all(|b| b.is_ascii_digit())
+                }
+                [] => false,
+            };
+            k.len() >= 4
                 && k.ends_with(['_', '-', '.', '~'])
-                && !k.starts_with('-')
-                && !k.starts_with('.')
+                && !k.starts_with(['-', '.'])
                 && !k.contains(' ')
-                && !COMMON.contains(&k.as_str())
+                && distinctive
         })
         .map(|k| k.to_ascii_lowercase().into_bytes())
         .collect();

@@ -5,6 +5,7 @@
 //! built from the same patterns by [`crate::matcher`].
 
 pub mod filters;
+pub mod keystore;
 
 use crate::error::{Error, Result};
 use regex::bytes::{Regex, RegexBuilder};
@@ -172,6 +173,49 @@ pub struct Rule {
     pub example_path: Option<String>,
     /// The file the rule came from (`builtin:aws.toml` or a user path).
     pub origin: String,
+    /// For a rule that is not a regex but code reading a file's structure (a keystore
+    /// opened with a default password): which. Such a rule has no Hyperscan pattern.
+    pub detector: Option<Detector>,
+}
+
+/// Rules told by reading a file's structure rather than by a regex.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Detector {
+    /// A JKS, JCEKS or PKCS#12 keystore with a key entry that opens with a default
+    /// password ([`keystore`]).
+    JavaKeystore,
+}
+
+impl Detector {
+    /// The range of what the detector finds in a whole file's bytes, if anything.
+    pub fn detect(self, data: &[u8]) -> Option<std::ops::Range<usize>> {
+        match self {
+            Detector::JavaKeystore => {
+                if !keystore::looks_like_keystore(data) {
+                    return None;
+                }
+                keystore::open_with_default_password(data).map(|o| o.first_key)
+            }
+        }
+    }
+
+    /// Files the detector must find and must not find, for `rules check` and the
+    /// end-to-end tests.
+    pub fn examples(self) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+        match self {
+            Detector::JavaKeystore => {
+                use keystore::sample_jks;
+                (
+                    vec![sample_jks("changeit", true), sample_jks("password", true)],
+                    vec![
+                        sample_jks("changeit", false),
+                        sample_jks("Vq7#pL2x!mR9", true),
+                    ],
+                )
+            }
+        }
+    }
 }
 
 /// A whole ruleset: rules plus global allowlists.
@@ -241,6 +285,7 @@ struct RawRule {
     path: Option<String>,
     #[serde(alias = "example_path")]
     example_path: Option<String>,
+    detector: Option<Detector>,
 }
 
 #[derive(Deserialize)]
@@ -343,9 +388,19 @@ impl RawRule {
         if self.id.trim().is_empty() {
             return Err(err("empty id".into()));
         }
-        let pattern = self
-            .regex
-            .ok_or_else(|| err("no `regex` (path-only rules are not supported)".into()))?;
+        let pattern = match (self.regex, self.detector) {
+            (Some(_), Some(_)) => {
+                return Err(err(
+                    "a rule takes a `regex` or a `detector`, not both".into()
+                ));
+            }
+            (Some(r), None) => r,
+            // Never matches: a detector rule is not matched by pattern.
+            (None, Some(_)) => r"[^\x00-\xFF]".to_string(),
+            (None, None) => {
+                return Err(err("no `regex` (path-only rules are not supported)".into()));
+            }
+        };
         let regex = compile_confirm(&pattern).map_err(|e| err(format!("invalid regex: {e}")))?;
         let pattern = match self.prefilter {
             Some(p) => {
@@ -424,6 +479,7 @@ impl RawRule {
             path,
             example_path: self.example_path,
             origin: file.to_string(),
+            detector: self.detector,
         })
     }
 }
@@ -454,7 +510,7 @@ impl RuleSet {
                 .push(a.build(origin, "(global allowlist)")?);
         }
         for r in raw.rules {
-            if r.regex.is_none() {
+            if r.regex.is_none() && r.detector.is_none() {
                 let allowlists = r
                     .allowlist
                     .into_iter()

@@ -41,11 +41,18 @@ fn every_builtin_rule_finds_its_planted_example() {
             None => format!("app/planted/{id}.txt"),
         }
     };
+    // A detector rule's example is a file its code builds (a keystore).
     let entries: Vec<Entry> = rules
         .iter()
-        .map(|r| {
-            let ex = r["examples"][0].as_str().unwrap();
-            Entry::file(&planted(r), format!("{ex}\n"))
+        .map(|r| match r.get("detector").filter(|d| !d.is_null()) {
+            Some(d) => {
+                let d: layerhound::rules::Detector = serde_json::from_value(d.clone()).unwrap();
+                Entry::file(&planted(r), &d.examples().0[0])
+            }
+            None => {
+                let ex = r["examples"][0].as_str().unwrap();
+                Entry::file(&planted(r), format!("{ex}\n"))
+            }
         })
         .collect();
     let img =

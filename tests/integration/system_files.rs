@@ -362,3 +362,96 @@ fn each_tool_file_is_found_by_its_rule_at_its_path() {
         .collect();
     assert!(stray.is_empty(), "{stray:#?}");
 }
+
+/// Java keystores: one with a private key that opens with `changeit` is found, loose
+/// and inside a jar, and reported deleted once a later layer removes it; a trust store
+/// that opens with `changeit` (the JDK's cacerts) and a key store sealed with a
+/// password of its own are not.
+#[test]
+fn keystores_that_open_with_a_default_password_are_found_trust_stores_are_not() {
+    use layerhound::rules::keystore::sample_jks;
+    const RULE: &str = "java-keystore-default-password";
+    let with_key = sample_jks("changeit", true);
+    let jar = crate::nested::zip_of(&[
+        (
+            "BOOT-INF/classes/application.yml",
+            b"server:\n  port: 8443\n",
+        ),
+        (
+            "BOOT-INF/classes/keystore.jks",
+            &sample_jks("password", true),
+        ),
+    ]);
+    let img = Image::new("corp/java:1")
+        .step(
+            "COPY jdk /usr/lib/jvm",
+            Layer::new(vec![
+                Entry::file(
+                    "usr/lib/jvm/java-17/lib/security/cacerts",
+                    sample_jks("changeit", false),
+                ),
+                Entry::file("opt/vendor/strong.jks", sample_jks("Vq7#pL2x!mR9", true)),
+            ])
+            .gzip(),
+        )
+        .step(
+            "COPY app /app",
+            Layer::new(vec![
+                Entry::file("app/server.jks", &with_key),
+                Entry::file("app/tmp/old.jks", sample_jks("changeme", true)),
+                Entry::file("app/app.jar", &jar),
+            ])
+            .gzip(),
+        )
+        .step(
+            "RUN rm /app/tmp/old.jks",
+            Layer::new(vec![Entry::file("app/tmp/.wh.old.jks", "")]).gzip(),
+        );
+    let (code, r, stderr) = scan_image(img, "keystores");
+    assert_eq!(code, 1, "{stderr}");
+    let found: Vec<(String, String, String)> = places(&r)
+        .into_iter()
+        .filter(|p| p["rule_id"] == RULE)
+        .map(|p| {
+            (
+                p["location"]["path"].as_str().unwrap().to_string(),
+                p["location"]["nested"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .map(|x| x.as_str().unwrap_or(""))
+                            .collect::<Vec<_>>()
+                            .join(" → ")
+                    })
+                    .unwrap_or_default(),
+                p["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let mut want = vec![
+        (
+            "app/server.jks".to_string(),
+            String::new(),
+            "present".to_string(),
+        ),
+        (
+            "app/tmp/old.jks".to_string(),
+            String::new(),
+            "deleted".to_string(),
+        ),
+    ];
+    want.sort();
+    let mut loose: Vec<_> = found.iter().filter(|f| f.1.is_empty()).cloned().collect();
+    loose.sort();
+    assert_eq!(loose, want, "{found:?}");
+    let nested: Vec<_> = found.iter().filter(|f| !f.1.is_empty()).collect();
+    assert_eq!(nested.len(), 1, "{found:?}");
+    assert_eq!(nested[0].0, "app/app.jar", "{found:?}");
+    assert!(nested[0].1.contains("keystore.jks"), "{found:?}");
+    // The secret is the protected key, as it is in the file.
+    let server = places(&r)
+        .into_iter()
+        .find(|p| p["rule_id"] == RULE && p["location"]["path"] == "app/server.jks")
+        .unwrap();
+    assert_eq!(server["location"]["line"], 1, "{server}");
+}
