@@ -3,7 +3,8 @@
 //! the whole ruleset for reference, slowest first.
 //!
 //! `cargo run --release --example rule_cost [FILE]`; with `RULES=FILE.toml`, the rules
-//! of that file instead of the built-in ones.
+//! of that file instead of the built-in ones. Also lists the rules whose Hyperscan
+//! compile takes longest (what a first scan, before the database is cached, waits for).
 
 #![allow(clippy::unwrap_used)] // a measuring tool fails by panicking
 
@@ -56,13 +57,15 @@ fn main() {
         None => RuleSet::builtin().unwrap(),
     };
     let mb = data.len() as f64 / 1e6;
+    let t = Instant::now();
     let whole = Matcher::new(all.clone()).unwrap();
     println!(
-        "all {} rules: {:.0} MB/s",
+        "all {} rules: {:.0} MB/s, compiled in {:.2} s",
         all.rules.len(),
-        mb / time(&whole, &data)
+        mb / time(&whole, &data),
+        t.elapsed().as_secs_f64()
     );
-    let mut costs: Vec<(f64, String)> = all
+    let mut costs: Vec<(f64, f64, String)> = all
         .rules
         .iter()
         .map(|r| {
@@ -70,12 +73,19 @@ fn main() {
                 rules: vec![r.clone()],
                 ..RuleSet::default()
             };
+            let t = Instant::now();
             let m = Matcher::new(one).unwrap();
-            (time(&m, &data), r.id.clone())
+            let compile = t.elapsed().as_secs_f64();
+            (time(&m, &data), compile, r.id.clone())
         })
         .collect();
     costs.sort_by(|a, b| b.0.total_cmp(&a.0));
-    for (t, id) in costs.iter().take(25) {
+    for (t, _, id) in costs.iter().take(25) {
         println!("{:>8.0} MB/s  {id}", mb / t);
+    }
+    costs.sort_by(|a, b| b.1.total_cmp(&a.1));
+    println!("slowest to compile:");
+    for (_, c, id) in costs.iter().take(25) {
+        println!("{:>8.0} ms  {id}", c * 1e3);
     }
 }

@@ -327,6 +327,13 @@ impl Matcher {
         }
         let (ws, we) = if whole {
             (0, bytes.len())
+        } else if rule.prefiltered {
+            window(
+                bytes,
+                e_lo,
+                (e_hi + rule.window).min(bytes.len()),
+                rule.window,
+            )
         } else {
             window(bytes, e_lo, e_hi, rule.window)
         };
@@ -643,6 +650,35 @@ confidence = "medium"
             found(b"SERVICE_TOKEN=1-zW285l4LR6264lPkJSUxgZ1PUtgAxxc2"),
             ["generic"]
         );
+    }
+
+    #[test]
+    fn a_context_rule_with_distinctive_keywords_is_looked_for_by_them() {
+        let toml = r#"
+[[rules]]
+id = "acme-yaml"
+kind = "context"
+regex = '''acme:\r?\n(?:[ \t]+[^\r\n]{0,80}\r?\n){0,4}?[ \t]+secret:[ \t]*([A-Za-z0-9]{24})'''
+keywords = ["acme"]
+confidence = "medium"
+[[rules]]
+id = "acme-long"
+kind = "context"
+regex = '''acmecorp:\r?\n(?:[ \t]+[^\r\n]{0,80}\r?\n){0,4}?[ \t]+secret:[ \t]*([A-Za-z0-9]{24})'''
+keywords = ["acmecorp"]
+confidence = "medium"
+"#;
+        let m = matcher(toml);
+        // A short keyword keeps the rule's own pattern; a distinctive one stands for it.
+        assert!(!m.rules.rules[0].prefiltered);
+        assert!(m.rules.rules[1].prefiltered);
+        assert_eq!(m.rules.rules[1].pattern, "(?i)(?:acmecorp)");
+        // The value is found lines after the keyword: the regex confirms over the
+        // window on both sides of the keyword.
+        let data = b"acmecorp:\n  region: eu\n  secret: Qm7vT2xR9pLk4sW8nB3cZ5yD\n";
+        let got = m.scan_bytes(data, None).unwrap();
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(&data[got[0].secret.clone()], b"Qm7vT2xR9pLk4sW8nB3cZ5yD");
     }
 
     #[test]

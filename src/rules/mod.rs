@@ -176,6 +176,65 @@ pub struct Rule {
     /// For a rule that is not a regex but code reading a file's structure (a keystore
     /// opened with a default password): which. Such a rule has no Hyperscan pattern.
     pub detector: Option<Detector>,
+    /// Whether Hyperscan looks for something else than the regex (the rule's
+    /// `prefilter`, or its keywords): each match is then confirmed by the regex over
+    /// the rule's window on both sides.
+    pub prefiltered: bool,
+}
+
+/// Words too common in code and configuration to stand for a rule on their own.
+const COMMON_KEYWORDS: &[&str] = &[
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "apikey",
+    "api_key",
+    "api-key",
+    "bearer",
+    "authorization",
+    "client",
+    "access",
+    "private",
+    "credential",
+    "credentials",
+    "login",
+    "auth",
+    "key",
+    "pass",
+    "user",
+    "username",
+    "config",
+    "server",
+    "service",
+    "account",
+    "database",
+    "webhook",
+    "header",
+    "basic",
+    "oauth",
+    "session",
+];
+
+/// The Hyperscan pattern of a context rule without a `prefilter` whose keywords are
+/// all distinctive (five characters or more, plain, not a common word): the keywords,
+/// case-insensitive. `None` leaves the rule's own pattern.
+fn keyword_prefilter(kind: Kind, prefiltered: bool, keywords: &[String]) -> Option<String> {
+    let plain = |k: &str| {
+        k.len() >= 5
+            && k.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+            && !COMMON_KEYWORDS.contains(&k.to_ascii_lowercase().as_str())
+    };
+    if kind != Kind::Context
+        || prefiltered
+        || keywords.is_empty()
+        || !keywords.iter().all(|k| plain(k))
+    {
+        return None;
+    }
+    let alts: Vec<String> = keywords.iter().map(|k| regex::escape(k)).collect();
+    Some(format!("(?i)(?:{})", alts.join("|")))
 }
 
 /// Rules told by reading a file's structure rather than by a regex.
@@ -402,6 +461,7 @@ impl RawRule {
             }
         };
         let regex = compile_confirm(&pattern).map_err(|e| err(format!("invalid regex: {e}")))?;
+        let prefiltered = self.prefilter.is_some();
         let pattern = match self.prefilter {
             Some(p) => {
                 compile_confirm(&p).map_err(|e| err(format!("invalid prefilter: {e}")))?;
@@ -429,6 +489,14 @@ impl RawRule {
             allowlists.push(a.build(file, &self.id)?);
         }
         let kind = self.kind.unwrap_or_default();
+        // A context rule told by a provider's name looks for the name alone: Hyperscan
+        // compiles a few literals instead of the key-name and value pattern (which costs
+        // most of the database's compile time), and the regex confirms around each.
+        // (Not a rule for one kind of file: its keywords may name the file, not its text.)
+        let (pattern, prefiltered) = match keyword_prefilter(kind, prefiltered, &self.keywords) {
+            Some(p) if self.detector.is_none() && self.path.is_none() => (p, true),
+            _ => (pattern, prefiltered),
+        };
         if kind != Kind::Provider {
             // A value of no format of its own must show it is a literal secret.
             allowlists.push(Allowlist {
@@ -480,6 +548,7 @@ impl RawRule {
             example_path: self.example_path,
             origin: file.to_string(),
             detector: self.detector,
+            prefiltered,
         })
     }
 }
