@@ -1,4 +1,6 @@
-import json
+import json, datetime
+NLH=sum(1 for l in open('lh.txt') if l.strip())
+DATE=datetime.date.today().isoformat()
 g=json.load(open('gaps.json'))
 table=open('table.md').read()
 a=g['a']; b=g['b']
@@ -17,11 +19,11 @@ rule or detector for the family. Rows that only layerhound has are included
 too, so the table is the union of all five. Names only: no peer rule text or
 regex was copied.
 
-Compiled 2026-12-02. Sources:
+Compiled {DATE}. Sources:
 
 | scanner | where the list came from | size |
 |---|---|---|
-| layerhound | `cargo run --quiet -- rules list` on this tree | 312 rules |
+| layerhound | `cargo run --quiet -- rules list` on this tree | {NLH} rules |
 | Kingfisher | `kingfisher rules list --format json --no-update-check` from Kingfisher 2.14.0 (PyPI wheel `kingfisher-bin` 2.14.0, `target/bench-e2e/kingfisher-venv`). In 2.14.0 the built-in list is the Betterleaks set (`betterleaks.*`, 462 rules) plus the Veles set (`veles.*`, 26 rules); no other built-in rules were listed | 488 rules |
 | Nosey Parker | praetorian-inc/noseyparker, `crates/noseyparker/data/default/builtin/rulesets/default.yml` at commit 0a7e6042 (the default ruleset, with rule names), plus the rule files in `crates/noseyparker/data/default/builtin/rules/` for rules outside that ruleset (`atlassian`, `auth0`, `hashicorp` = Vault tokens, `hashicorpvault`, `hashes`, `kagi`, `nasa`, `pyx`, `tavily`, `twitch`, and `np.aws.1` for the AWS access key ID) | about 160 rules |
 | gitleaks | gitleaks/gitleaks, `config/gitleaks.toml` at commit 009e025a | 218 rules |
@@ -44,14 +46,14 @@ L.append(f"Totals: **{g['nfam']} families**, {g['nours']} of them with at least 
 L.append("## Table\n"+table)
 L.append("\n## Gaps\n\nFamilies that at least one peer detects and layerhound does not. Each entry names the peers that have it.\n")
 L.append(f"### (a) Could turn up in a container image\n\nThese are credentials for services, infrastructure, registries and server-side APIs: {n_a1+n_a2} families.\n")
-L.append(f"#### (a1) Infrastructure, platforms, developer tools, server-side APIs: {n_a1} families\n\nDo these next. The ones that several peers have come first in each area.\n")
+L.append(f"#### (a1) Infrastructure, platforms, developer tools, server-side APIs: {n_a1} families\n\n" + ("Do these next. The ones that several peers have come first in each area.\n" if n_a1 else "None: each such family has a rule.\n"))
 def peers_n(w): return len(w.split(', '))
 for area,v in a1.items():
     L.append(f"**{area}** ({len(v)})\n")
     for fam,who in sorted(v,key=lambda x:(-peers_n(x[1]),x[0].lower())):
         L.append(f"- {fam}: {who}")
     L.append("")
-L.append(f"#### (a2) Business and productivity SaaS APIs: {n_a2} families\n\nThese are server-side keys that an application image can carry. They have a lower priority than (a1).\n")
+L.append(f"#### (a2) Business and productivity SaaS APIs: {n_a2} families\n\n" + ("These are server-side keys that an application image can carry. They have a lower priority than (a1).\n" if n_a2 else "None: each such family has a rule.\n"))
 for fam,who in sorted(a2,key=lambda x:(-peers_n(x[1]),x[0].lower())):
     L.append(f"- {fam}: {who}")
 L.append("")
@@ -63,5 +65,5 @@ for area,v in b.items():
     else:
         L.append(f"- **{area}** ({len(names)}): {', '.join(names)}.")
 L.append("")
-open('../rules.md','w').write('\n'.join(L)+'\n')
+open('../rules.md','w').write(('\n'.join(L)+'\n').replace('{DATE}',DATE).replace('{NLH}',str(NLH)))
 print(g['nfam'],g['nours'],n_a1,n_a2,n_b)
