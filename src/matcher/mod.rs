@@ -11,7 +11,7 @@ pub mod cache;
 pub mod check;
 
 use crate::error::{Error, Result};
-use crate::rules::{Kind, Rule, RuleSet, filters};
+use crate::rules::{KEYWORD_REACH, Kind, Prefiltered, Rule, RuleSet, filters};
 use hyperscan::Block;
 use hyperscan::prelude::*;
 use rayon::prelude::*;
@@ -327,13 +327,17 @@ impl Matcher {
         }
         let (ws, we) = if whole {
             (0, bytes.len())
-        } else if rule.prefiltered {
+        } else if rule.prefiltered == Prefiltered::Pattern {
             window(
                 bytes,
                 e_lo,
                 (e_hi + rule.window).min(bytes.len()),
                 rule.window,
             )
+        } else if rule.prefiltered == Prefiltered::Keywords {
+            // From the keyword's line (a key name begins a few characters before the
+            // keyword at most) to KEYWORD_REACH bytes past it.
+            window(bytes, e_lo, (e_hi + KEYWORD_REACH).min(bytes.len()), 256)
         } else {
             window(bytes, e_lo, e_hi, rule.window)
         };
@@ -670,8 +674,8 @@ confidence = "medium"
 "#;
         let m = matcher(toml);
         // A short keyword keeps the rule's own pattern; a distinctive one stands for it.
-        assert!(!m.rules.rules[0].prefiltered);
-        assert!(m.rules.rules[1].prefiltered);
+        assert_eq!(m.rules.rules[0].prefiltered, Prefiltered::No);
+        assert_eq!(m.rules.rules[1].prefiltered, Prefiltered::Keywords);
         assert_eq!(m.rules.rules[1].pattern, "(?i)(?:acmecorp)");
         // The value is found lines after the keyword: the regex confirms over the
         // window on both sides of the keyword.

@@ -176,50 +176,47 @@ pub struct Rule {
     /// For a rule that is not a regex but code reading a file's structure (a keystore
     /// opened with a default password): which. Such a rule has no Hyperscan pattern.
     pub detector: Option<Detector>,
-    /// Whether Hyperscan looks for something else than the regex (the rule's
-    /// `prefilter`, or its keywords): each match is then confirmed by the regex over
-    /// the rule's window on both sides.
-    pub prefiltered: bool,
+    /// Whether Hyperscan looks for something else than the regex: the rule's
+    /// `prefilter` (each match confirmed by the regex over the rule's window on both
+    /// sides), or its keywords (confirmed from the keyword's line to
+    /// [`KEYWORD_REACH`] bytes on).
+    pub prefiltered: Prefiltered,
 }
 
+/// What Hyperscan looks for instead of a rule's regex.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Prefiltered {
+    /// The regex itself.
+    No,
+    /// The rule's `prefilter`.
+    Pattern,
+    /// The rule's keywords ([`keyword_prefilter`]).
+    Keywords,
+}
+
+/// How far past a keyword the regex of a rule looked for by its keywords may end: a
+/// key name and its value on the keyword's line, or a few lines of a YAML block.
+pub const KEYWORD_REACH: usize = 1536;
+
 /// Words too common in code and configuration to stand for a rule on their own.
+#[rustfmt::skip]
 const COMMON_KEYWORDS: &[&str] = &[
-    "password",
-    "passwd",
-    "secret",
-    "token",
-    "apikey",
-    "api_key",
-    "api-key",
-    "bearer",
-    "authorization",
-    "client",
-    "access",
-    "private",
-    "credential",
-    "credentials",
-    "login",
-    "auth",
-    "key",
-    "pass",
-    "user",
-    "username",
-    "config",
-    "server",
-    "service",
-    "account",
-    "database",
-    "webhook",
-    "header",
-    "basic",
-    "oauth",
-    "session",
+    "password", "passwd", "secret", "token", "apikey", "api_key", "api-key", "bearer",
+    "authorization", "client", "access", "private", "credential", "credentials", "login",
+    "auth", "key", "pass", "user", "username", "config", "server", "service", "account",
+    "database", "webhook", "header", "basic", "oauth", "session",
+    // Frequent in real code (counted in npm, PyPI, crates and Debian source trees):
+    "stream", "connect", "_auth", "_password", "metal", "packet", "privatekey",
+    "private-key", "private_key", "cursor", "semaphore", "session_token", "sessiontoken",
+    "security_token", "segment", "monday", "endor", "auth_key", "_salt", "nonce_key",
+    "identitytoken", "registrytoken", "bundle_", "together", "_authtoken", "fingerprint",
+    "key_file", "secret_key", "mysql",
 ];
 
 /// The Hyperscan pattern of a context rule without a `prefilter` whose keywords are
 /// all distinctive (five characters or more, plain, not a common word): the keywords,
 /// case-insensitive. `None` leaves the rule's own pattern.
-fn keyword_prefilter(kind: Kind, prefiltered: bool, keywords: &[String]) -> Option<String> {
+fn keyword_prefilter(kind: Kind, prefiltered: Prefiltered, keywords: &[String]) -> Option<String> {
     let plain = |k: &str| {
         k.len() >= 5
             && k.bytes()
@@ -227,7 +224,7 @@ fn keyword_prefilter(kind: Kind, prefiltered: bool, keywords: &[String]) -> Opti
             && !COMMON_KEYWORDS.contains(&k.to_ascii_lowercase().as_str())
     };
     if kind != Kind::Context
-        || prefiltered
+        || prefiltered != Prefiltered::No
         || keywords.is_empty()
         || !keywords.iter().all(|k| plain(k))
     {
@@ -461,7 +458,11 @@ impl RawRule {
             }
         };
         let regex = compile_confirm(&pattern).map_err(|e| err(format!("invalid regex: {e}")))?;
-        let prefiltered = self.prefilter.is_some();
+        let prefiltered = if self.prefilter.is_some() {
+            Prefiltered::Pattern
+        } else {
+            Prefiltered::No
+        };
         let pattern = match self.prefilter {
             Some(p) => {
                 compile_confirm(&p).map_err(|e| err(format!("invalid prefilter: {e}")))?;
@@ -494,7 +495,7 @@ impl RawRule {
         // most of the database's compile time), and the regex confirms around each.
         // (Not a rule for one kind of file: its keywords may name the file, not its text.)
         let (pattern, prefiltered) = match keyword_prefilter(kind, prefiltered, &self.keywords) {
-            Some(p) if self.detector.is_none() && self.path.is_none() => (p, true),
+            Some(p) if self.detector.is_none() && self.path.is_none() => (p, Prefiltered::Keywords),
             _ => (pattern, prefiltered),
         };
         if kind != Kind::Provider {
