@@ -45,10 +45,11 @@ fn check_rule(rule: &Rule, set: &RuleSet, failures: &mut Vec<CheckFailure>) {
     for note in &m.notes {
         failures.push(fail(format!("Hyperscan: {note}")));
     }
+    // A rule with a path is checked at its example path.
+    let at = rule.example_path.as_deref().map(str::as_bytes);
     // A detector's examples are files its code builds (a keystore is binary).
     if let Some(d) = rule.detector {
         let (found, not_found) = d.examples();
-        let at = rule.example_path.as_deref().map(str::as_bytes);
         for (i, ex) in found.iter().enumerate() {
             if !m.scan_bytes(ex, at).is_ok_and(|v| !v.is_empty()) {
                 failures.push(fail(format!("built example {i} is not found")));
@@ -67,8 +68,6 @@ fn check_rule(rule: &Rule, set: &RuleSet, failures: &mut Vec<CheckFailure>) {
     if rule.negative_examples.is_empty() {
         failures.push(fail("has no negative_examples".into()));
     }
-    // A rule with a path is checked at its example path.
-    let at = rule.example_path.as_deref().map(str::as_bytes);
     for (i, ex) in rule.examples.iter().enumerate() {
         match m.scan_bytes(ex.as_bytes(), at) {
             Ok(v) if !v.is_empty() => {}

@@ -623,9 +623,9 @@ fn jwt_is_documentation(
 }
 
 /// A hash over the concatenation of its parts.
-type HashFn = fn(&[&[u8]]) -> Vec<u8>;
+pub(crate) type HashFn = fn(&[&[u8]]) -> Vec<u8>;
 
-fn digest<D: sha2::Digest>(parts: &[&[u8]]) -> Vec<u8> {
+pub(crate) fn digest<D: sha2::Digest>(parts: &[&[u8]]) -> Vec<u8> {
     let mut h = D::new();
     for p in parts {
         h.update(p);
@@ -634,7 +634,7 @@ fn digest<D: sha2::Digest>(parts: &[&[u8]]) -> Vec<u8> {
 }
 
 /// HMAC (RFC 2104) over a hash with block size `block`.
-fn hmac(block: usize, hash: HashFn, key: &[u8], msg: &[u8]) -> Vec<u8> {
+pub(crate) fn hmac(block: usize, hash: HashFn, key: &[u8], msg: &[u8]) -> Vec<u8> {
     let mut k = if key.len() > block {
         hash(&[key])
     } else {

@@ -10,6 +10,7 @@
 //! (certificates only, such as the JDK's `cacerts`, which opens with `changeit`) is
 //! not a finding.
 
+use super::filters::{HashFn, digest, hmac};
 use sha1::Sha1;
 use sha2::Digest as _;
 use std::ops::Range;
@@ -334,50 +335,21 @@ fn open_pkcs12(data: &[u8]) -> Option<Opened> {
     })
 }
 
-fn hash(name: &str, parts: &[&[u8]]) -> Vec<u8> {
-    fn run<D: sha2::Digest>(parts: &[&[u8]]) -> Vec<u8> {
-        let mut h = D::new();
-        for p in parts {
-            h.update(p);
-        }
-        h.finalize().to_vec()
-    }
-    match name {
-        "sha1" => run::<Sha1>(parts),
-        "sha256" => run::<sha2::Sha256>(parts),
-        _ => run::<sha2::Sha512>(parts),
-    }
-}
-
 /// The MAC of a PKCS#12 file: HMAC over `content` with the key RFC 7292 B.2 derives
 /// (ID 3) from the password, salt and iteration count.
 fn pkcs12_mac(h: &str, password: &[u8], salt: &[u8], iterations: u64, content: &[u8]) -> Vec<u8> {
-    let (u, v) = match h {
-        "sha1" => (20, 64),
-        "sha256" => (32, 64),
-        _ => (64, 128),
+    let (hash, v): (HashFn, usize) = match h {
+        "sha1" => (digest::<Sha1>, 64),
+        "sha256" => (digest::<sha2::Sha256>, 64),
+        _ => (digest::<sha2::Sha512>, 128),
     };
-    let key = pkcs12_kdf(h, u, v, password, salt, iterations);
-    // HMAC (RFC 2104) with a key shorter than the block.
-    let mut ipad = vec![0x36u8; v];
-    let mut opad = vec![0x5Cu8; v];
-    for (i, k) in key.iter().enumerate() {
-        ipad[i] ^= k;
-        opad[i] ^= k;
-    }
-    let inner = hash(h, &[&ipad, content]);
-    hash(h, &[&opad, &inner])
+    let key = pkcs12_kdf(hash, v, password, salt, iterations);
+    hmac(v, hash, &key, content)
 }
 
-/// RFC 7292 appendix B.2 with ID 3 (MAC key), `u` bytes of output (one block).
-fn pkcs12_kdf(
-    h: &str,
-    u: usize,
-    v: usize,
-    password: &[u8],
-    salt: &[u8],
-    iterations: u64,
-) -> Vec<u8> {
+/// RFC 7292 appendix B.2 with ID 3 (MAC key): one block of the hash, whose input
+/// block is `v` bytes.
+fn pkcs12_kdf(hash: HashFn, v: usize, password: &[u8], salt: &[u8], iterations: u64) -> Vec<u8> {
     let fill = |s: &[u8]| -> Vec<u8> {
         if s.is_empty() {
             return Vec::new();
@@ -387,11 +359,10 @@ fn pkcs12_kdf(
     };
     let d = vec![3u8; v];
     let i = [fill(salt), fill(password)].concat();
-    let mut a = hash(h, &[&d, &i]);
+    let mut a = hash(&[&d, &i]);
     for _ in 1..iterations {
-        a = hash(h, &[&a]);
+        a = hash(&[&a]);
     }
-    a.truncate(u);
     a
 }
 
